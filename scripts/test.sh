@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds every module and runs every test on JDK 25, installing what the build needs first.
+# Usage: scripts/test.sh [extra mvn arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+select_jdk
+ensure_packages mvn:maven g++:g++
+log "JDK: $JAVA_HOME ($("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1))"
+log "running mvn -B verify over all modules"
+exec mvn -B -ntp verify "$@"
