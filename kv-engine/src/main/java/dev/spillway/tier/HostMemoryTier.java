@@ -1,0 +1,276 @@
+package dev.spillway.tier;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntFunction;
+import java.util.function.LongPredicate;
+
+import dev.spillway.eviction.EvictionPolicy;
+import dev.spillway.memory.BlockLease;
+import dev.spillway.memory.HostArena;
+import dev.spillway.memory.SlotPool;
+import dev.spillway.metrics.Counter;
+import dev.spillway.metrics.SpillwayMetrics;
+import org.agrona.collections.Long2LongHashMap;
+
+/**
+ * G2: chunks in slots of one host arena.
+ *
+ * <h2>Design</h2>
+ * One lock guards the index, the per-slot metadata and the eviction policy; it is held only for
+ * map probes and bookkeeping, never while bytes are copied. The index maps the low 64 bits of a
+ * chain hash to a slot, and the slot remembers the high 64 bits: a probe matches only when both
+ * halves do, so two chunks that share the low half can never be confused. The second such chunk is
+ * simply not stored (it counts as skipped, cause {@code collision}), which costs a miss, never
+ * wrong KV.
+ *
+ * <p>A store reserves a slot under the lock (a free one, or the policy's victim), copies the
+ * chunk in with the lock released, and publishes it under the lock. A reserved slot is in neither
+ * the index nor the policy, so nobody can read or evict it half written. If another thread
+ * published the same chunk meanwhile, the copy is dropped and the slot goes back.
+ *
+ * <p>A slot may be evicted only when no lease is open on it ({@link SlotPool#leases}) and its
+ * pins have expired. Leases are opened only under the lock, so a zero count seen under the lock
+ * cannot rise before the eviction completes.
+ */
+final class HostMemoryTier implements MemoryTier {
+
+    private static final long ABSENT = -1L;
+
+    private final HostArena arena;
+    private final SlotPool pool;
+    private final int payloadBytesPerToken;
+    private final EvictionPolicy policy;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Long2LongHashMap index;
+    private final long[] hashLo;
+    private final long[] hashHi;
+    private final int[] tokens;
+    private final int[] pins;
+    private final long[] pinDeadline;
+    private final LongPredicate evictable = this::evictable;
+    private long evictionNow;
+
+    private final Counter stored;
+    private final Counter skippedFull;
+    private final Counter skippedCollision;
+    private final Counter evicted;
+
+    /**
+     * Creates the tier over {@code arena}, which it owns from now on.
+     *
+     * @param chunkBytes           the payload bytes of a full chunk: the slot size
+     * @param payloadBytesPerToken the payload bytes of one token, across all layers
+     * @param policy               the eviction policy, created for this tier's capacity
+     */
+    HostMemoryTier(HostArena arena, long chunkBytes, int payloadBytesPerToken,
+                   IntFunction<EvictionPolicy> policy, SpillwayMetrics metrics) {
+        this.arena = arena;
+        this.pool = new SlotPool(arena.segment(), chunkBytes);
+        this.payloadBytesPerToken = payloadBytesPerToken;
+        int capacity = pool.capacity();
+        this.policy = policy.apply(capacity);
+        this.index = new Long2LongHashMap(Math.max(8, capacity * 2), 0.65f, ABSENT);
+        this.hashLo = new long[capacity];
+        this.hashHi = new long[capacity];
+        this.tokens = new int[capacity];
+        this.pins = new int[capacity];
+        this.pinDeadline = new long[capacity];
+        String tier = Tier.HOST.label();
+        this.stored = metrics.counter("spillway_stored_chunks_total", "Chunks written into a tier", "tier", tier);
+        this.skippedFull = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
+                "tier", tier, "cause", "full");
+        this.skippedCollision = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
+                "tier", tier, "cause", "collision");
+        this.evicted = metrics.counter("spillway_evicted_chunks_total", "Chunks a tier gave up for room",
+                "tier", tier, "cause", "capacity");
+        metrics.gauge(this::used, "spillway_pool_used_slots", "Slots holding a chunk", "tier", tier);
+        metrics.gauge(pool::capacity, "spillway_pool_capacity_slots", "Slots of a tier", "tier", tier);
+    }
+
+    @Override
+    public Tier tier() {
+        return Tier.HOST;
+    }
+
+    @Override
+    public int capacity() {
+        return pool.capacity();
+    }
+
+    @Override
+    public int used() {
+        return pool.inUse();
+    }
+
+    /** Returns the number of leases open on all slots; zero whenever no retrieve is running. */
+    int openLeases() {
+        return pool.totalLeases();
+    }
+
+    @Override
+    public int lookup(long[] hashes, int chunks, long pinDeadlineNanos) {
+        lock.lock();
+        try {
+            for (int i = 0; i < chunks; i++) {
+                int slot = find(hashes[2 * i], hashes[2 * i + 1]);
+                if (slot < 0) {
+                    return i;
+                }
+                if (pinDeadlineNanos > 0) {
+                    pins[slot]++;
+                    if (pins[slot] == 1 || pinDeadlineNanos - pinDeadline[slot] > 0) {
+                        pinDeadline[slot] = pinDeadlineNanos;
+                    }
+                }
+            }
+            return chunks;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public BlockLease acquire(long lo, long hi, boolean consumePin) {
+        lock.lock();
+        try {
+            int slot = find(lo, hi);
+            if (slot < 0) {
+                return null;
+            }
+            policy.onAccess(slot);
+            if (consumePin && pins[slot] > 0) {
+                pins[slot]--;
+            }
+            return pool.lease(slot, tokens[slot], (long) tokens[slot] * payloadBytesPerToken);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public int store(long[] hashes, int chunk, int startToken, int chunkTokens, KvSource source) {
+        long lo = hashes[2 * chunk];
+        long hi = hashes[2 * chunk + 1];
+        int slot;
+        lock.lock();
+        try {
+            int outcome = presence(lo, hi);
+            if (outcome != STORED) {
+                return outcome;
+            }
+            slot = reserve();
+            if (slot < 0) {
+                skippedFull.increment();
+                return FULL;
+            }
+        } finally {
+            lock.unlock();
+        }
+        MemorySegment dst = slotBytes(slot, chunkTokens);
+        try {
+            source.read(chunk, startToken, chunkTokens, dst);
+        } catch (RuntimeException | Error e) {
+            lock.lock();
+            try {
+                pool.release(slot);
+            } finally {
+                lock.unlock();
+            }
+            throw e;
+        }
+        lock.lock();
+        try {
+            return publish(hashes, chunk, slot, chunkTokens);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private MemorySegment slotBytes(int slot, int chunkTokens) {
+        return pool.segment(slot, (long) chunkTokens * payloadBytesPerToken);
+    }
+
+    /** Says whether a store of (lo, hi) should go ahead (STORED), is done (PRESENT) or must be skipped. */
+    private int presence(long lo, long hi) {
+        long slot = index.get(lo);
+        if (slot == ABSENT) {
+            return STORED;
+        }
+        if (hashHi[(int) slot] == hi) {
+            policy.onAccess(slot);
+            return PRESENT;
+        }
+        skippedCollision.increment();
+        return FULL;
+    }
+
+    private int publish(long[] hashes, int chunk, int slot, int chunkTokens) {
+        long lo = hashes[2 * chunk];
+        int outcome = presence(lo, hashes[2 * chunk + 1]);
+        if (outcome != STORED) {
+            pool.release(slot);
+            return outcome;
+        }
+        index.put(lo, slot);
+        hashLo[slot] = lo;
+        hashHi[slot] = hashes[2 * chunk + 1];
+        tokens[slot] = chunkTokens;
+        pins[slot] = 0;
+        long parent = chunk == 0 ? EvictionPolicy.NONE : find(hashes[2 * chunk - 2], hashes[2 * chunk - 1]);
+        policy.onInsert(slot, parent < 0 ? EvictionPolicy.NONE : parent);
+        stored.increment();
+        return STORED;
+    }
+
+    /** Returns a free slot or an evicted one, or -1; the slot is out of the index and the policy. */
+    private int reserve() {
+        int slot = pool.acquire();
+        if (slot != SlotPool.NO_SLOT) {
+            return slot;
+        }
+        evictionNow = System.nanoTime();
+        long victim = policy.evict(evictable);
+        if (victim == EvictionPolicy.NONE) {
+            return -1;
+        }
+        int v = (int) victim;
+        index.remove(hashLo[v]);
+        evicted.increment();
+        return v;
+    }
+
+    private boolean evictable(long slot) {
+        int s = (int) slot;
+        if (pool.leases(s) != 0) {
+            return false;
+        }
+        if (pins[s] > 0 && evictionNow - pinDeadline[s] < 0) {
+            return false;
+        }
+        pins[s] = 0;
+        return true;
+    }
+
+    private int find(long lo, long hi) {
+        long slot = index.get(lo);
+        return slot != ABSENT && hashHi[(int) slot] == hi ? (int) slot : -1;
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            int open = pool.totalLeases();
+            if (open != 0) {
+                throw new IllegalStateException("host tier closed with " + open + " open leases");
+            }
+            Arrays.fill(pins, 0);
+            index.clear();
+            arena.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+}
