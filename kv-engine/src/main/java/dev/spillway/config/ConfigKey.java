@@ -1,0 +1,137 @@
+package dev.spillway.config;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The configuration keys, in the order every listing uses. This table is the one definition of a
+ * key: loading, {@code spillway config} and the table in {@code docs/configuration.md} (checked by a
+ * test) all read it.
+ *
+ * <p>The key is the constant's name in snake_case ({@code chunk_size}); its environment variable is
+ * {@code SPILLWAY_} followed by the constant's name; keys that LMCache also has accept
+ * {@code LMCACHE_} followed by the constant's name as an alias.
+ */
+public enum ConfigKey {
+    /** Tokens per chunk. */
+    CHUNK_SIZE(true, ValueKind.integer(1, 65536), 256, "integer (tokens)",
+            "Tokens per chunk: prompts are cut into chunks of this many tokens, each stored and found as a unit."),
+    /** Whether the pinned host memory tier is on. */
+    LOCAL_CPU(true, ValueKind.bool(), true, "boolean",
+            "Keep chunks in pinned host memory (the CPU tier)."),
+    /** Capacity of the host memory tier. */
+    MAX_LOCAL_CPU_SIZE(true, ValueKind.gib(false), 5.0, "decimal (GiB)",
+            "Capacity of the CPU tier."),
+    /** Directory of the local persistent tier. */
+    LOCAL_DISK(true, ValueKind.localPath(), null, "path or file:// URL",
+            "Directory of the persistent local tier; unset turns the tier off."),
+    /** Capacity of the local persistent tier. */
+    MAX_LOCAL_DISK_SIZE(true, ValueKind.gib(true), 0.0, "decimal (GiB)",
+            "Capacity of the local disk tier; above 0 exactly when local_disk is set."),
+    /** The shared remote tier. */
+    REMOTE_URL(true, ValueKind.redisUrl(), null, "Redis URL",
+            "Shared remote tier (Redis standalone, TLS, Sentinel or Cluster); unset turns it off."
+                    + " `spillway config` masks the password."),
+    /** The eviction policy. */
+    CACHE_POLICY(true, ValueKind.policy(), "lru", "policy name",
+            "Which chunk a full tier evicts first."),
+    /** Whether eviction spares the chunks that later chunks of a prefix extend. */
+    PREFIX_AWARE_EVICTION(false, ValueKind.bool(), false, "boolean",
+            "Evict the last chunks of a prefix chain before the chunks they extend, so that what stays is"
+                    + " still reachable by a prefix lookup."),
+    /** Whether the last, partial chunk of a prompt is stored. */
+    SAVE_UNFULL_CHUNK(true, ValueKind.bool(), false, "boolean",
+            "Also store the last chunk of a prompt when it has fewer than chunk_size tokens."),
+    /** Whether KV moves layer by layer. */
+    USE_LAYERWISE(true, ValueKind.bool(), true, "boolean",
+            "Move KV layer by layer, so that the engine computes one layer while the next is copied."),
+    /** How long a lookup's pin waits for its retrieve. */
+    PIN_TIMEOUT_MS(false, ValueKind.positiveLong(), 30_000L, "integer (milliseconds)",
+            "How long chunks pinned by a lookup stay pinned when the retrieve that should follow never comes."),
+    /** The tenant boundary. */
+    NAMESPACE(false, ValueKind.name(), "default", "name",
+            "Tenant boundary: chunks stored under one namespace are never served to another."),
+    /** Port of the Prometheus endpoint. */
+    METRICS_PORT(false, ValueKind.integer(1, 65535), null, "integer (TCP port)",
+            "Port of the Prometheus text endpoint; unset turns it off.");
+
+    /** Prefix of every Spillway environment variable. */
+    static final String SPILLWAY_PREFIX = "SPILLWAY_";
+
+    /** Prefix of the LMCache environment variables accepted as aliases. */
+    static final String LMCACHE_PREFIX = "LMCACHE_";
+
+    private final boolean lmcacheAlias;
+    private final ValueKind kind;
+    private final Object defaultValue;
+    private final String type;
+    private final String meaning;
+
+    ConfigKey(boolean lmcacheAlias, ValueKind kind, Object defaultValue, String type, String meaning) {
+        this.lmcacheAlias = lmcacheAlias;
+        this.kind = kind;
+        this.defaultValue = defaultValue;
+        this.type = type;
+        this.meaning = meaning;
+    }
+
+    /** Returns the snake_case key used in files and listings, for example {@code chunk_size}. */
+    public String key() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Returns the Spillway environment variable, for example {@code SPILLWAY_CHUNK_SIZE}. */
+    public String variable() {
+        return SPILLWAY_PREFIX + name();
+    }
+
+    /** Returns the LMCache alias, for example {@code LMCACHE_CHUNK_SIZE}, for keys that LMCache has. */
+    public Optional<String> lmcacheVariable() {
+        return lmcacheAlias ? Optional.of(LMCACHE_PREFIX + name()) : Optional.empty();
+    }
+
+    /**
+     * Returns the value used when no source sets the key, typed as in {@link ConfigEntry#value()};
+     * {@code null} means the key is optional and unset by default.
+     */
+    public Object defaultValue() {
+        return defaultValue;
+    }
+
+    /** Returns whether the key may be unset; an empty value or a YAML null then unsets it. */
+    public boolean optional() {
+        return defaultValue == null;
+    }
+
+    /** Returns the type and unit of the value, for documentation, for example {@code integer (tokens)}. */
+    public String type() {
+        return type;
+    }
+
+    /** Returns what the key does, as one or two sentences of documentation. */
+    public String meaning() {
+        return meaning;
+    }
+
+    /** Returns what a valid value looks like, as the phrase that follows "expected" in errors. */
+    public String expected() {
+        return kind.expected();
+    }
+
+    /** Returns the key whose {@link #key()} is {@code key}, if any. */
+    public static Optional<ConfigKey> byKey(String key) {
+        return Arrays.stream(values()).filter(k -> k.key().equals(key)).findFirst();
+    }
+
+    /** Returns every key, comma separated, for error messages. */
+    static String keyList() {
+        return Arrays.stream(values()).map(ConfigKey::key).collect(Collectors.joining(", "));
+    }
+
+    /** Returns how values of this key are read and checked. */
+    ValueKind kind() {
+        return kind;
+    }
+}
