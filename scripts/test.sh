@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 select_jdk
-ensure_packages mvn:maven g++:g++
+ensure_packages mvn:maven g++:g++ redis-server:redis-server
 log "JDK: $JAVA_HOME ($("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1))"
 log "running mvn -B verify over all modules"
 exec mvn -B -ntp verify "$@"
