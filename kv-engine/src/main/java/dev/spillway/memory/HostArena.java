@@ -48,6 +48,7 @@ public final class HostArena implements AutoCloseable {
      * @throws IllegalArgumentException when {@code bytes < 1}
      * @throws OutOfMemoryError         when the operating system refuses the region
      */
+    @SuppressWarnings("restricted") // mmap's result has no size until we give it one; the arena bounds its lifetime
     public static HostArena allocate(long bytes) {
         if (bytes < 1) {
             throw new IllegalArgumentException("host arena size=" + bytes + ": expected at least 1 byte");
@@ -101,6 +102,7 @@ public final class HostArena implements AutoCloseable {
         }
     }
 
+    @SuppressWarnings("restricted") // binds two libc calls whose signatures are fixed by POSIX
     private static Optional<MethodHandle> bind(String name, FunctionDescriptor descriptor) {
         Linker linker = Linker.nativeLinker();
         return linker.defaultLookup().find(name).map(symbol -> linker.downcallHandle(symbol, descriptor));

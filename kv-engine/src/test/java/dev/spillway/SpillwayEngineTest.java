@@ -1,0 +1,61 @@
+package dev.spillway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+
+import dev.spillway.config.SpillwayConfig;
+import dev.spillway.layout.DType;
+import dev.spillway.layout.KvLayout;
+import dev.spillway.tier.PrefixKv;
+import org.junit.jupiter.api.Test;
+
+class SpillwayEngineTest {
+
+    private static final KvLayout LAYOUT = new KvLayout(2, 2, 16, DType.BF16, 16, 0, 1);
+
+    private static SpillwayConfig config(Map<String, String> env) {
+        return SpillwayConfig.load(env);
+    }
+
+    private static int[] prompt(int length, int salt) {
+        int[] tokens = new int[length];
+        for (int i = 0; i < length; i++) {
+            tokens[i] = salt * 7919 + i;
+        }
+        return tokens;
+    }
+
+    @Test
+    void shouldServeAStoredPromptThroughTheFacade() {
+        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "0.001"));
+        try (SpillwayEngine engine = SpillwayEngine.open(config, LAYOUT, "tiny")) {
+            int[] tokens = prompt(100, 1);
+            PrefixKv kv = new PrefixKv(tokens);
+            assertThat(engine.store(tokens, 100, kv)).isEqualTo(6);
+            assertThat(engine.lookup(tokens, 100)).isEqualTo(96);
+            int[] chunks = {0};
+            assertThat(engine.retrieve(tokens, 100, (chunk, start, count, src) -> {
+                assertThat(kv.matches(start, count, src)).isTrue();
+                chunks[0]++;
+            })).isEqualTo(96);
+            assertThat(chunks[0]).isEqualTo(6);
+            assertThat(engine.metrics().value("spillway_lookup_hit_tokens_total{tier=\"G2\"}")).isEqualTo(96);
+        }
+    }
+
+    @Test
+    void shouldRejectALayoutWhoseChunkIsNotTheConfiguredOne() {
+        SpillwayConfig config = config(Map.of());
+        assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
+                .hasMessage("KvLayout.chunkTokens=16: expected chunk_size=256 from the configuration");
+    }
+
+    @Test
+    void shouldRejectAHostTierTooSmallForOneChunk() {
+        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "0.000000001"));
+        assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
+                .hasMessageStartingWith("max_local_cpu_size=").hasMessageContaining("expected at least one chunk");
+    }
+}
