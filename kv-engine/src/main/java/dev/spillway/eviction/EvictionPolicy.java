@@ -25,6 +25,23 @@ public interface EvictionPolicy {
     long NONE = -1L;
 
     /**
+     * Creates an empty policy.
+     *
+     * @param kind        the base policy
+     * @param prefixAware whether to wrap the base policy so that a key with a tracked child (the next
+     *                    chunk of its prefix chain, as given to {@link #onInsert}) is never evicted:
+     *                    leaves go first, and the policy's name gets the suffix {@code +prefix}
+     * @param capacity    the number of entries the owner keeps, {@code >= 1}; S3-FIFO sizes its
+     *                    small and ghost queues by it, the other policies ignore it
+     * @return the policy, tracking no key
+     * @throws IllegalArgumentException when {@code capacity < 1}
+     */
+    static EvictionPolicy create(PolicyKind kind, boolean prefixAware, int capacity) {
+        EvictionPolicy base = kind.create(capacity);
+        return prefixAware ? new PrefixAwarePolicy(base) : base;
+    }
+
+    /**
      * Starts tracking {@code key}.
      *
      * @param key    a key not tracked yet, {@code >= 0}

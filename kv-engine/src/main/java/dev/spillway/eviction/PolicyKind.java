@@ -29,6 +29,26 @@ public enum PolicyKind {
     }
 
     /**
+     * Creates an empty policy of this kind.
+     *
+     * @param capacity the number of entries the owner keeps, {@code >= 1}; only S3-FIFO sizes its
+     *                 queues by it
+     * @throws IllegalArgumentException when {@code capacity < 1}
+     */
+    EvictionPolicy create(int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("eviction policy capacity must be at least 1, got " + capacity);
+        }
+        return switch (this) {
+            case LRU -> new LruPolicy();
+            case FIFO -> new FifoPolicy();
+            case LFU -> new LfuPolicy();
+            case MRU -> new MruPolicy();
+            case S3FIFO -> new S3FifoPolicy(capacity);
+        };
+    }
+
+    /**
      * Parses a configuration name, ignoring case.
      *
      * @throws IllegalArgumentException naming the value and the accepted names when it is unknown

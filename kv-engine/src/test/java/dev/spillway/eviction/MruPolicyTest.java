@@ -1,0 +1,46 @@
+package dev.spillway.eviction;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The contract and the order of {@link MruPolicy}. */
+class MruPolicyTest extends EvictionPolicyContractTest {
+
+    @Override
+    protected EvictionPolicy newPolicy() {
+        return new MruPolicy();
+    }
+
+    @Override
+    protected String expectedName() {
+        return "mru";
+    }
+
+    @Test
+    void shouldEvictMostRecentlyUsedFirst() {
+        EvictionPolicy policy = newPolicy();
+        insertAll(policy, 1, 2, 3, 4);
+        policy.onAccess(1);
+        policy.onAccess(3);
+
+        assertThat(drain(policy)).containsExactly(3L, 1L, 4L, 2L);
+    }
+
+    @Test
+    void shouldSkipRejectedKeysWithoutMovingThem() {
+        EvictionPolicy policy = newPolicy();
+        insertAll(policy, 1, 2, 3);
+
+        assertThat(evict(policy, key -> key != 3)).isEqualTo(2);
+        assertThat(drain(policy)).containsExactly(3L, 1L);
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {1, 2, 3, 4, 5})
+    void shouldMatchNaiveModelOnRandomTraces(long seed) {
+        NaiveModel.assertSameVictims(newPolicy(), NaiveModel.mru(), seed);
+    }
+}
