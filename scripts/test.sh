@@ -8,5 +8,7 @@ cd "$(dirname "$0")/.."
 select_jdk
 ensure_packages mvn:maven g++:g++ redis-server:redis-server
 log "JDK: $JAVA_HOME ($("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1))"
+# Maven's own libraries call sun.misc.Unsafe; JDK 25 would print a warning for each run.
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 log "running mvn -B verify over all modules"
 exec mvn -B -ntp verify "$@"
