@@ -110,11 +110,6 @@ public final class SpillwayEngine implements AutoCloseable {
         return metrics;
     }
 
-    /** Returns the tiered store behind the facade, for tools that report per tier. */
-    public TieredStore tieredStore() {
-        return store;
-    }
-
     /** Releases all memory; every retrieve must have returned. */
     @Override
     public void close() {

@@ -119,7 +119,8 @@ final class HostMemoryTier implements MemoryTier {
                     return i;
                 }
                 if (pinDeadlineNanos > 0) {
-                    pins[slot]++;
+                    // Saturates rather than wraps: an engine may repeat a lookup without bound.
+                    pins[slot] = Math.max(pins[slot], pins[slot] + 1);
                     if (pins[slot] == 1 || pinDeadlineNanos - pinDeadline[slot] > 0) {
                         pinDeadline[slot] = pinDeadlineNanos;
                     }

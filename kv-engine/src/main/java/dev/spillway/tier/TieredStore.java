@@ -84,11 +84,6 @@ public final class TieredStore implements AutoCloseable {
         }
     }
 
-    /** Returns the chunker prompts are cut with. */
-    public TokenChunker chunker() {
-        return hasher.chunker();
-    }
-
     /** Returns the host tier (G2). */
     public MemoryTier hostTier() {
         return host;
