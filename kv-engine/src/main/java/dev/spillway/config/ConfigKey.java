@@ -53,6 +53,20 @@ public enum ConfigKey {
     /** The tenant boundary. */
     NAMESPACE(false, ValueKind.name(), "default", "name",
             "Tenant boundary: chunks stored under one namespace are never served to another."),
+    /** Which GPU runtime carries the device tier and the transfers. */
+    GPU(false, ValueKind.choice("auto", "cuda", "sim", "off"), "auto", "runtime name",
+            "GPU runtime: auto uses CUDA when a device answers and the simulated runtime otherwise; cuda fails at"
+                    + " start without a device; sim always simulates; off runs without a device tier."),
+    /** Capacity of the device tier. */
+    GPU_CACHE_SIZE(false, ValueKind.gib(true), 0.0, "decimal (GiB)",
+            "Capacity of the GPU tier (G1); 0 turns it off."),
+    /** Copy streams of the transfer engine. */
+    COPY_STREAMS(false, ValueKind.integer(1, 16), 2, "integer (streams)",
+            "Streams the transfer engine copies on, so that one layer loads while another is copied."),
+    /** Link bandwidth the simulated runtime imposes on its copies. */
+    SIM_LINK_GBPS(false, ValueKind.decimal(10_000), 0.0, "decimal (GB/s)",
+            "Bandwidth the simulated GPU runtime's copies are held to, so that pipelining can be observed; 0"
+                    + " copies at memory speed."),
     /** Port of the Prometheus endpoint. */
     METRICS_PORT(false, ValueKind.integer(1, 65535), null, "integer (TCP port)",
             "Port of the Prometheus text endpoint; unset turns it off.");

@@ -2,6 +2,9 @@ package dev.spillway.config;
 
 import static dev.spillway.config.ConfigKey.CACHE_POLICY;
 import static dev.spillway.config.ConfigKey.CHUNK_SIZE;
+import static dev.spillway.config.ConfigKey.COPY_STREAMS;
+import static dev.spillway.config.ConfigKey.GPU;
+import static dev.spillway.config.ConfigKey.GPU_CACHE_SIZE;
 import static dev.spillway.config.ConfigKey.LMCACHE_PREFIX;
 import static dev.spillway.config.ConfigKey.LOCAL_CPU;
 import static dev.spillway.config.ConfigKey.LOCAL_DISK;
@@ -13,6 +16,7 @@ import static dev.spillway.config.ConfigKey.PIN_TIMEOUT_MS;
 import static dev.spillway.config.ConfigKey.PREFIX_AWARE_EVICTION;
 import static dev.spillway.config.ConfigKey.REMOTE_URL;
 import static dev.spillway.config.ConfigKey.SAVE_UNFULL_CHUNK;
+import static dev.spillway.config.ConfigKey.SIM_LINK_GBPS;
 import static dev.spillway.config.ConfigKey.SPILLWAY_PREFIX;
 import static dev.spillway.config.ConfigKey.USE_LAYERWISE;
 
@@ -99,6 +103,26 @@ public final class SpillwayConfig {
         }
         checkConsistency(settings);
         return new SpillwayConfig(settings, warnings);
+    }
+
+    /** Returns the GPU runtime choice: {@code auto}, {@code cuda}, {@code sim} or {@code off}. */
+    public String gpu() {
+        return (String) value(GPU);
+    }
+
+    /** Returns the capacity of the device tier in bytes; 0 when the tier is off. */
+    public long gpuCacheBytes() {
+        return ValueKind.bytes((Double) value(GPU_CACHE_SIZE));
+    }
+
+    /** Returns the number of copy streams of the transfer engine, 1 to 16. */
+    public int copyStreams() {
+        return (Integer) value(COPY_STREAMS);
+    }
+
+    /** Returns the bandwidth in GB/s the simulated runtime holds its copies to; 0 for no limit. */
+    public double simLinkGbps() {
+        return (Double) value(SIM_LINK_GBPS);
     }
 
     /** Returns the number of tokens per chunk, 1 to 65536. */

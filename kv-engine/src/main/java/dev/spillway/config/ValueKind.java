@@ -3,6 +3,7 @@ package dev.spillway.config;
 import dev.spillway.eviction.PolicyKind;
 import java.math.BigInteger;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
@@ -89,6 +90,24 @@ final class ValueKind {
             double value = toDouble(raw);
             require((zeroAllowed ? value >= 0 : value > 0) && value <= MAX_GIB);
             return value + 0.0; // so that "-0" reads back as 0.0, not -0.0
+        });
+    }
+
+    /** Decimals from 0 to {@code max}, as {@link Double}. */
+    static ValueKind decimal(double max) {
+        return new ValueKind("a number from 0 to " + (long) max, raw -> {
+            double value = toDouble(raw);
+            require(value >= 0 && value <= max);
+            return value + 0.0;
+        });
+    }
+
+    /** One of a few lower-case words, in any case, as the lower-case word. */
+    static ValueKind choice(String... words) {
+        return new ValueKind("one of " + String.join(", ", words), raw -> {
+            String word = toText(raw).toLowerCase(Locale.ROOT);
+            require(Arrays.asList(words).contains(word));
+            return word;
         });
     }
 
