@@ -70,7 +70,8 @@ class SpillwayConfigTest {
                 .containsExactlyElementsOf(Arrays.stream(ConfigKey.values()).map(ConfigKey::key).toList());
         assertThat(entries).extracting(ConfigEntry::source).containsOnly("default");
         assertThat(entries).extracting(ConfigEntry::value).containsExactly(
-                256, true, 5.0, null, 0.0, null, "lru", false, false, true, 30_000L, "default", null);
+                256, true, 5.0, null, 0.0, null, "lru", false, false, true, 30_000L, "default", "auto", 0.0, 2, 0.0,
+                null);
     }
 
     @Test
@@ -115,6 +116,10 @@ class SpillwayConfigTest {
                 Arguments.of(ConfigKey.USE_LAYERWISE, "off", false, Map.of()),
                 Arguments.of(ConfigKey.PIN_TIMEOUT_MS, "1500", 1500L, Map.of()),
                 Arguments.of(ConfigKey.NAMESPACE, "tenant-a", "tenant-a", Map.of()),
+                Arguments.of(ConfigKey.GPU, "SIM", "sim", Map.of()),
+                Arguments.of(ConfigKey.GPU_CACHE_SIZE, "1.5", 1.5, Map.of()),
+                Arguments.of(ConfigKey.COPY_STREAMS, "4", 4, Map.of()),
+                Arguments.of(ConfigKey.SIM_LINK_GBPS, "12.5", 12.5, Map.of()),
                 Arguments.of(ConfigKey.METRICS_PORT, "9464", 9464, Map.of()));
     }
 
