@@ -70,7 +70,7 @@ class SpillwayConfigTest {
                 .containsExactlyElementsOf(Arrays.stream(ConfigKey.values()).map(ConfigKey::key).toList());
         assertThat(entries).extracting(ConfigEntry::source).containsOnly("default");
         assertThat(entries).extracting(ConfigEntry::value).containsExactly(
-                256, true, 5.0, null, 0.0, null, "lru", false, false, true, 30_000L, "default", null);
+                256, true, 5.0, null, 0.0, null, "lru", false, false, true, 30_000L, "default", "auto", 0.0, 2, 0.0, null);
     }
 
     @Test
@@ -82,21 +82,25 @@ class SpillwayConfigTest {
         SpillwayConfig all = SpillwayConfig.load(env);
         assertThat(all.chunkSize()).isEqualTo(1024);
         assertThat(all.entry(ConfigKey.CHUNK_SIZE).source()).isEqualTo("env:SPILLWAY_CHUNK_SIZE");
+        assertThat(all.variable(ConfigKey.CHUNK_SIZE)).isEqualTo("SPILLWAY_CHUNK_SIZE");
         assertThat(all.warnings()).containsExactly("LMCACHE_CHUNK_SIZE is overridden by SPILLWAY_CHUNK_SIZE; ignored");
 
         env.remove("SPILLWAY_CHUNK_SIZE");
         SpillwayConfig alias = SpillwayConfig.load(env);
         assertThat(alias.chunkSize()).isEqualTo(512);
         assertThat(alias.entry(ConfigKey.CHUNK_SIZE).source()).isEqualTo("env:LMCACHE_CHUNK_SIZE");
+        assertThat(alias.variable(ConfigKey.CHUNK_SIZE)).isEqualTo("LMCACHE_CHUNK_SIZE");
 
         env.remove("LMCACHE_CHUNK_SIZE");
         SpillwayConfig fromFile = SpillwayConfig.load(env);
         assertThat(fromFile.chunkSize()).isEqualTo(128);
         assertThat(fromFile.entry(ConfigKey.CHUNK_SIZE).source()).isEqualTo(fileSource(file));
+        assertThat(fromFile.variable(ConfigKey.CHUNK_SIZE)).isEqualTo(fileSource(file) + ":chunk_size");
 
         env.remove("SPILLWAY_CONFIG_FILE");
         assertThat(SpillwayConfig.load(env).entry(ConfigKey.CHUNK_SIZE))
                 .isEqualTo(new ConfigEntry("chunk_size", 256, "default"));
+        assertThat(SpillwayConfig.load(env).variable(ConfigKey.CHUNK_SIZE)).isEqualTo("SPILLWAY_CHUNK_SIZE");
     }
 
     /** A value for every key, with what else must be set so that the configuration is consistent. */
@@ -115,6 +119,10 @@ class SpillwayConfigTest {
                 Arguments.of(ConfigKey.USE_LAYERWISE, "off", false, Map.of()),
                 Arguments.of(ConfigKey.PIN_TIMEOUT_MS, "1500", 1500L, Map.of()),
                 Arguments.of(ConfigKey.NAMESPACE, "tenant-a", "tenant-a", Map.of()),
+                Arguments.of(ConfigKey.GPU, "SIM", "sim", Map.of()),
+                Arguments.of(ConfigKey.GPU_CACHE_SIZE, "1.5", 1.5, Map.of()),
+                Arguments.of(ConfigKey.COPY_STREAMS, "4", 4, Map.of()),
+                Arguments.of(ConfigKey.SIM_LINK_GBPS, "25", 25.0, Map.of()),
                 Arguments.of(ConfigKey.METRICS_PORT, "9464", 9464, Map.of()));
     }
 
