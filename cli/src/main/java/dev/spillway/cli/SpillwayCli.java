@@ -2,6 +2,7 @@ package dev.spillway.cli;
 
 import dev.spillway.config.ConfigException;
 import dev.spillway.config.SpillwayConfig;
+import dev.spillway.gpu.GpuException;
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.Objects;
@@ -21,13 +22,14 @@ import picocli.CommandLine.Spec;
  * object through picocli's {@code @ParentCommand}, loads the configuration with
  * {@link #loadConfig()} and writes through its {@code CommandSpec}'s writers; a
  * {@link ConfigException} it lets escape becomes exit status {@value #EXIT_USAGE} with the message
- * on standard error and nothing more on standard output.
+ * on standard error and nothing more on standard output, and a {@link GpuException} becomes exit
+ * status 1 with its message, the failing CUDA call and error, in the same way.
  */
 @Command(name = "spillway",
         mixinStandardHelpOptions = true,
         versionProvider = SpillwayCli.ManifestVersion.class,
         description = "Spillway, a KV-cache offloading engine for LLM inference.",
-        subcommands = {ConfigCommand.class})
+        subcommands = {ConfigCommand.class, GpuInfoCommand.class})
 public final class SpillwayCli implements Callable<Integer> {
 
     /** Exit status of a configuration error, the same as picocli gives a usage error. */
@@ -35,6 +37,9 @@ public final class SpillwayCli implements Callable<Integer> {
 
     /** Prefix of the message of a configuration error on standard error. */
     public static final String CONFIG_ERROR_PREFIX = "spillway: configuration error: ";
+
+    /** Prefix of the message of a failed GPU operation on standard error. */
+    public static final String GPU_ERROR_PREFIX = "spillway: GPU error: ";
 
     private final Map<String, String> env;
     private final PrintWriter out;
@@ -67,7 +72,7 @@ public final class SpillwayCli implements Callable<Integer> {
      * Parses and runs {@code args}, flushing both writers before it returns.
      *
      * @return the exit status: 0 on success, {@value #EXIT_USAGE} for a usage or configuration
-     *         error, 1 for any other failure
+     *         error, 1 for a GPU error or any other failure
      */
     public int execute(String... args) {
         CommandLine commandLine = new CommandLine(this)
@@ -102,6 +107,10 @@ public final class SpillwayCli implements Callable<Integer> {
         if (e instanceof ConfigException) {
             commandLine.getErr().println(CONFIG_ERROR_PREFIX + e.getMessage());
             return EXIT_USAGE;
+        }
+        if (e instanceof GpuException) {
+            commandLine.getErr().println(GPU_ERROR_PREFIX + e.getMessage());
+            return 1;
         }
         throw e;
     }

@@ -115,11 +115,12 @@ class SpillwayCliTest {
     }
 
     @Test
-    void shouldListTheConfigSubcommandInHelp() {
+    void shouldListTheSubcommandsInHelp() {
         Run run = run(Map.of(), "--help");
 
         assertThat(run.status()).isZero();
-        assertThat(run.out()).contains("Usage: spillway").containsPattern("(?m)^\\s+config\\s+Prints");
+        assertThat(run.out()).contains("Usage: spillway").containsPattern("(?m)^\\s+config\\s+Prints")
+                .containsPattern("(?m)^\\s+gpu-info\\s+Prints");
     }
 
     @Test

@@ -41,7 +41,8 @@ public final class CudaProbe {
     }
 
     /**
-     * Probes CUDA and logs the outcome in one INFO line.
+     * Probes CUDA and logs the outcome in one DEBUG line (the one INFO line about the GPU is the
+     * runtime selection's, which includes this outcome when CUDA is not used).
      *
      * <p>Never throws: a missing native library, a missing or old driver, no device or a failing
      * device query all come back as {@code available == false} with a reason naming the failing
@@ -54,12 +55,12 @@ public final class CudaProbe {
     public static CudaAvailability probe() {
         CudaAvailability result = detect();
         if (result.available()) {
-            LOG.info("CUDA available: {}", result.devices().stream()
+            LOG.debug("CUDA available: {}", result.devices().stream()
                     .map(d -> "#" + d.ordinal() + " " + d.name() + " (" + d.totalMemoryBytes() / (1L << 20)
                             + " MiB, compute capability " + d.ccMajor() + "." + d.ccMinor() + ")")
                     .collect(Collectors.joining(", ")));
         } else {
-            LOG.info("CUDA unavailable: {}", result.reason());
+            LOG.debug("CUDA unavailable: {}", result.reason());
         }
         return result;
     }

@@ -1,6 +1,7 @@
 /**
- * Spillway's CUDA side: finding out whether a usable CUDA device exists, the compiled gather and
- * scatter kernels ({@link dev.spillway.cuda.KernelBinary}), and (in later changes) the JCuda
- * implementation of the GPU runtime seam that launches them.
+ * Spillway's CUDA side: finding out whether a usable CUDA device exists ({@link
+ * dev.spillway.cuda.CudaProbe}), and the JCuda implementation of the GPU runtime seam, made by
+ * {@link dev.spillway.cuda.JCudaRuntimeProvider} (kind {@code cuda}), which launches the gather and
+ * scatter kernels from the fatbin that nvcc builds.
  */
 package dev.spillway.cuda;

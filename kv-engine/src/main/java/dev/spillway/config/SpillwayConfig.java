@@ -225,6 +225,16 @@ public final class SpillwayConfig {
         return warnings;
     }
 
+    /**
+     * Returns what sets {@code key}, as a user would change it: the environment variable (its
+     * {@code SPILLWAY_} name or the {@code LMCACHE_} alias that was used), {@code file:PATH:key} for
+     * the YAML file, or the key's {@code SPILLWAY_} variable when the default applies. Errors about a
+     * value name it, as {@link ConfigException#variable()} does.
+     */
+    public String variable(ConfigKey key) {
+        return settings.get(key).variable();
+    }
+
     /** Returns every entry as {@code key=value (source)}, passwords masked. */
     @Override
     public String toString() {

@@ -83,21 +83,25 @@ class SpillwayConfigTest {
         SpillwayConfig all = SpillwayConfig.load(env);
         assertThat(all.chunkSize()).isEqualTo(1024);
         assertThat(all.entry(ConfigKey.CHUNK_SIZE).source()).isEqualTo("env:SPILLWAY_CHUNK_SIZE");
+        assertThat(all.variable(ConfigKey.CHUNK_SIZE)).isEqualTo("SPILLWAY_CHUNK_SIZE");
         assertThat(all.warnings()).containsExactly("LMCACHE_CHUNK_SIZE is overridden by SPILLWAY_CHUNK_SIZE; ignored");
 
         env.remove("SPILLWAY_CHUNK_SIZE");
         SpillwayConfig alias = SpillwayConfig.load(env);
         assertThat(alias.chunkSize()).isEqualTo(512);
         assertThat(alias.entry(ConfigKey.CHUNK_SIZE).source()).isEqualTo("env:LMCACHE_CHUNK_SIZE");
+        assertThat(alias.variable(ConfigKey.CHUNK_SIZE)).isEqualTo("LMCACHE_CHUNK_SIZE");
 
         env.remove("LMCACHE_CHUNK_SIZE");
         SpillwayConfig fromFile = SpillwayConfig.load(env);
         assertThat(fromFile.chunkSize()).isEqualTo(128);
         assertThat(fromFile.entry(ConfigKey.CHUNK_SIZE).source()).isEqualTo(fileSource(file));
+        assertThat(fromFile.variable(ConfigKey.CHUNK_SIZE)).isEqualTo(fileSource(file) + ":chunk_size");
 
         env.remove("SPILLWAY_CONFIG_FILE");
         assertThat(SpillwayConfig.load(env).entry(ConfigKey.CHUNK_SIZE))
                 .isEqualTo(new ConfigEntry("chunk_size", 256, "default"));
+        assertThat(SpillwayConfig.load(env).variable(ConfigKey.CHUNK_SIZE)).isEqualTo("SPILLWAY_CHUNK_SIZE");
     }
 
     /** A value for every key, with what else must be set so that the configuration is consistent. */
