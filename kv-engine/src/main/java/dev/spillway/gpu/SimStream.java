@@ -1,7 +1,6 @@
 package dev.spillway.gpu;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -82,7 +81,7 @@ final class SimStream implements CopyStream {
         MemorySegment pagedMemory = runtime.device(paged, "paged").memory();
         MemorySegment slots = runtime.device(slotMapping, "slotMapping").memory();
         MemorySegment slicesMemory = runtime.device(slices, "slices").memory();
-        checkKernel(layout, pagedMemory, slots, slicesOffset, slicesMemory);
+        GpuArguments.checkKernel(pagedMemory.byteSize(), slots.byteSize(), layout, slicesMemory.byteSize(), slicesOffset);
         queue(GATHER, () -> KvKernels.gather(pagedMemory, slots, layout, slicesMemory, slicesOffset));
     }
 
@@ -93,7 +92,7 @@ final class SimStream implements CopyStream {
         MemorySegment slicesMemory = runtime.device(slices, "slices").memory();
         MemorySegment slots = runtime.device(slotMapping, "slotMapping").memory();
         MemorySegment pagedMemory = runtime.device(paged, "paged").memory();
-        checkKernel(layout, pagedMemory, slots, slicesOffset, slicesMemory);
+        GpuArguments.checkKernel(pagedMemory.byteSize(), slots.byteSize(), layout, slicesMemory.byteSize(), slicesOffset);
         queue(SCATTER, () -> KvKernels.scatter(slicesMemory, slicesOffset, slots, layout, pagedMemory));
     }
 
@@ -152,8 +151,7 @@ final class SimStream implements CopyStream {
 
     private void queueCopy(MemorySegment from, long srcOffset, MemorySegment to, long dstOffset, long bytes,
                            SimLink link) {
-        checkRange("srcOffset", srcOffset, bytes, "src", from.byteSize());
-        checkRange("dstOffset", dstOffset, bytes, "dst", to.byteSize());
+        GpuArguments.checkCopy(from.byteSize(), srcOffset, to.byteSize(), dstOffset, bytes, from.equals(to));
         queue(MEMCPY, () -> link.transfer(bytes, () -> MemorySegment.copy(from, srcOffset, to, dstOffset, bytes)));
     }
 
@@ -181,34 +179,6 @@ final class SimStream implements CopyStream {
             worker.execute(task);
         } catch (RejectedExecutionException e) {
             throw new IllegalStateException(name + " is closed", e);
-        }
-    }
-
-    private static void checkKernel(KvSliceLayout layout, MemorySegment paged, MemorySegment slotMapping,
-                                    long slicesOffset, MemorySegment slices) {
-        Objects.requireNonNull(layout, "layout");
-        if (paged.byteSize() < layout.pagedBytes()) {
-            throw new IllegalArgumentException("paged: " + paged.byteSize() + " bytes, expected at least "
-                    + layout.pagedBytes() + " (layout.pagedBytes)");
-        }
-        if (slotMapping.byteSize() < Integer.BYTES * (long) layout.numTokens()) {
-            throw new IllegalArgumentException("slotMapping: " + slotMapping.byteSize() + " bytes, expected at least "
-                    + Integer.BYTES * (long) layout.numTokens() + " (4 bytes per token)");
-        }
-        checkRange("slicesOffset", slicesOffset, layout.slicesBytes(), "slices", slices.byteSize());
-    }
-
-    private static void checkRange(String offsetName, long offset, long bytes, String bufferName, long size) {
-        if (bytes < 0) {
-            throw new IllegalArgumentException("bytes=" + bytes + ": expected >= 0");
-        }
-        if (offset < 0 || offset > size) {
-            throw new IllegalArgumentException(offsetName + "=" + offset + ": expected 0 to " + size
-                    + " (size of " + bufferName + ")");
-        }
-        if (bytes > size - offset) {
-            throw new IllegalArgumentException(offsetName + "=" + offset + " + " + bytes + " bytes: exceeds size "
-                    + size + " of " + bufferName);
         }
     }
 }

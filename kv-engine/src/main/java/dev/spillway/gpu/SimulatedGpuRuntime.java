@@ -116,7 +116,7 @@ public final class SimulatedGpuRuntime implements GpuRuntime {
     @Override
     public synchronized DeviceBuffer allocateDevice(long bytes) {
         checkOpen();
-        checkSize(bytes);
+        GpuArguments.checkAllocation(bytes);
         if (bytes > deviceCapacity - deviceBytesInUse) {
             throw new GpuException(MALLOC, OUT_OF_MEMORY, bytes + " bytes");
         }
@@ -138,7 +138,7 @@ public final class SimulatedGpuRuntime implements GpuRuntime {
     @Override
     public synchronized PinnedBuffer allocatePinned(long bytes) {
         checkOpen();
-        checkSize(bytes);
+        GpuArguments.checkAllocation(bytes);
         SimPinnedBuffer buffer = new SimPinnedBuffer(this, hostMemory(HOST_ALLOC, bytes));
         allocations.add(buffer);
         return buffer;
@@ -284,12 +284,6 @@ public final class SimulatedGpuRuntime implements GpuRuntime {
     private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("GPU runtime is closed");
-        }
-    }
-
-    private static void checkSize(long bytes) {
-        if (bytes < 1) {
-            throw new IllegalArgumentException("bytes=" + bytes + ": expected at least 1");
         }
     }
 
