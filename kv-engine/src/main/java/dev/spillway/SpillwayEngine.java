@@ -1,9 +1,16 @@
 package dev.spillway;
 
+import java.util.Optional;
+import java.util.function.LongFunction;
+
 import dev.spillway.config.SpillwayConfig;
+import dev.spillway.gpu.GpuRuntime;
+import dev.spillway.gpu.GpuRuntimes;
 import dev.spillway.key.ChunkHasher;
 import dev.spillway.key.TokenChunker;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.memory.HostArena;
+import dev.spillway.memory.HostRegion;
 import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.tier.KvSink;
 import dev.spillway.tier.KvSource;
@@ -27,12 +34,15 @@ public final class SpillwayEngine implements AutoCloseable {
     private final SpillwayConfig config;
     private final KvLayout layout;
     private final SpillwayMetrics metrics;
+    private final Optional<GpuRuntime> gpu;
     private final TieredStore store;
 
-    private SpillwayEngine(SpillwayConfig config, KvLayout layout, SpillwayMetrics metrics, TieredStore store) {
+    private SpillwayEngine(SpillwayConfig config, KvLayout layout, SpillwayMetrics metrics, Optional<GpuRuntime> gpu,
+                           TieredStore store) {
         this.config = config;
         this.layout = layout;
         this.metrics = metrics;
+        this.gpu = gpu;
         this.store = store;
     }
 
@@ -43,6 +53,7 @@ public final class SpillwayEngine implements AutoCloseable {
      * @param layout  the KV layout of the attaching engine; its chunk tokens must equal {@code chunk_size}
      * @param modelId the model's name; part of every chunk's identity
      * @throws IllegalArgumentException when the layout contradicts the configuration, naming both values
+     * @throws dev.spillway.config.ConfigException when {@code gpu=cuda} and no CUDA device answers
      */
     public static SpillwayEngine open(SpillwayConfig config, KvLayout layout, String modelId) {
         if (layout.chunkTokens() != config.chunkSize()) {
@@ -60,12 +71,23 @@ public final class SpillwayEngine implements AutoCloseable {
         SpillwayMetrics metrics = new SpillwayMetrics();
         TokenChunker chunker = new TokenChunker(config.chunkSize(), config.saveUnfullChunk());
         ChunkHasher hasher = new ChunkHasher(chunker, config.namespace(), modelId, layout.fingerprint());
-        TieredStore store = TieredStore.create(hasher, layout, config.maxLocalCpuBytes(), config.cachePolicy(),
-                config.prefixAwareEviction(), config.pinTimeoutMillis(), metrics);
+        // With a GPU runtime the host tier lives in its page-locked memory, so that transfers copy
+        // straight out of a slot; without one, plain host memory does.
+        Optional<GpuRuntime> gpu = GpuRuntimes.select(config).runtime();
+        TieredStore store;
+        try {
+            store = TieredStore.create(hasher, layout, config.maxLocalCpuBytes(),
+                    gpu.<LongFunction<? extends HostRegion>>map(runtime -> runtime::allocatePinned)
+                            .orElse(HostArena::allocate),
+                    config.cachePolicy(), config.prefixAwareEviction(), config.pinTimeoutMillis(), metrics);
+        } catch (RuntimeException | Error e) {
+            gpu.ifPresent(GpuRuntime::close);
+            throw e;
+        }
         LOG.info("spillway engine open: model={}, namespace={}, chunk={} tokens ({} bytes), host tier {} slots, policy {}{}",
                 modelId, config.namespace(), layout.chunkTokens(), layout.chunkBytes(), store.hostTier().capacity(),
                 config.cachePolicy().configName(), config.prefixAwareEviction() ? "+prefix" : "");
-        return new SpillwayEngine(config, layout, metrics, store);
+        return new SpillwayEngine(config, layout, metrics, gpu, store);
     }
 
     /**
@@ -110,9 +132,18 @@ public final class SpillwayEngine implements AutoCloseable {
         return metrics;
     }
 
-    /** Releases all memory; every retrieve must have returned. */
+    /** Returns the GPU runtime the engine runs on; empty when {@code gpu=off}. */
+    public Optional<GpuRuntime> gpuRuntime() {
+        return gpu;
+    }
+
+    /** Releases all memory and the GPU runtime; every retrieve must have returned. */
     @Override
     public void close() {
-        store.close();
+        try {
+            store.close();
+        } finally {
+            gpu.ifPresent(GpuRuntime::close);
+        }
     }
 }

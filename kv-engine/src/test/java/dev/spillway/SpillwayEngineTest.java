@@ -46,6 +46,21 @@ class SpillwayEngineTest {
     }
 
     @Test
+    void shouldRunOnTheSelectedGpuRuntimeOrWithoutOne() {
+        for (String gpu : new String[] {"sim", "off"}) {
+            SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "0.001",
+                    "SPILLWAY_GPU", gpu));
+            try (SpillwayEngine engine = SpillwayEngine.open(config, LAYOUT, "tiny")) {
+                assertThat(engine.gpuRuntime().map(runtime -> runtime.kind()).orElse("off")).isEqualTo(gpu);
+                int[] tokens = prompt(32, 3);
+                engine.store(tokens, 32, new PrefixKv(tokens));
+                assertThat(engine.lookup(tokens, 32)).isEqualTo(32);
+                assertThat(engine.retrieve(tokens, 32, (chunk, start, count, src) -> { })).isEqualTo(32);
+            }
+        }
+    }
+
+    @Test
     void shouldRejectALayoutWhoseChunkIsNotTheConfiguredOne() {
         SpillwayConfig config = config(Map.of());
         assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))

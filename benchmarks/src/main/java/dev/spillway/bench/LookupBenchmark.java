@@ -8,6 +8,7 @@ import dev.spillway.key.ChunkHasher;
 import dev.spillway.key.TokenChunker;
 import dev.spillway.layout.DType;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.memory.HostArena;
 import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.tier.TieredStore;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -50,7 +51,7 @@ public class LookupBenchmark {
         tokens = new SplittableRandom(42).ints(TOKENS, 0, 128_000).toArray();
         hasher = new ChunkHasher(new TokenChunker(256, false), "bench", "model", LAYOUT.fingerprint());
         hashes = new long[2 * hasher.chunker().chunkCount(TOKENS)];
-        store = TieredStore.create(hasher, LAYOUT, (long) (TOKENS / 256) * LAYOUT.chunkBytes(), PolicyKind.LRU, false, 30_000, new SpillwayMetrics());
+        store = TieredStore.create(hasher, LAYOUT, (long) (TOKENS / 256) * LAYOUT.chunkBytes(), HostArena::allocate, PolicyKind.LRU, false, 30_000, new SpillwayMetrics());
         int stored = store.store(tokens, TOKENS, (chunk, start, count, dst) -> dst.fill((byte) chunk));
         if (stored != TOKENS / 256) {
             throw new IllegalStateException("stored " + stored + " chunks, expected " + TOKENS / 256);

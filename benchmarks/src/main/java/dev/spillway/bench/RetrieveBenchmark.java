@@ -11,6 +11,7 @@ import dev.spillway.key.ChunkHasher;
 import dev.spillway.key.TokenChunker;
 import dev.spillway.layout.DType;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.memory.HostArena;
 import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.tier.KvSink;
 import dev.spillway.tier.TieredStore;
@@ -64,7 +65,7 @@ public class RetrieveBenchmark {
         }
         tokens = random.ints(TOKENS, 0, 128_000).toArray();
         ChunkHasher hasher = new ChunkHasher(new TokenChunker(256, false), "bench", "model", LAYOUT.fingerprint());
-        store = TieredStore.create(hasher, LAYOUT, bytes, PolicyKind.LRU, false, 30_000, new SpillwayMetrics());
+        store = TieredStore.create(hasher, LAYOUT, bytes, HostArena::allocate, PolicyKind.LRU, false, 30_000, new SpillwayMetrics());
         int stored = store.store(tokens, TOKENS, (chunk, start, count, dst) ->
                 MemorySegment.copy(source, (long) chunk * LAYOUT.chunkBytes(), dst, 0, dst.byteSize()));
         if (stored != CHUNKS) {

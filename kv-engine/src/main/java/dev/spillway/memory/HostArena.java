@@ -20,7 +20,7 @@ import java.util.Optional;
  * <p>Thread-safe: the segment may be used by any thread until {@link #close}, which must happen
  * once, after every user is done.
  */
-public final class HostArena implements AutoCloseable {
+public final class HostArena implements HostRegion {
 
     /** Alignment of the region and of every slot cut from it. */
     public static final long ALIGNMENT = 4096;
@@ -75,6 +75,7 @@ public final class HostArena implements AutoCloseable {
     }
 
     /** Returns the whole region. */
+    @Override
     public MemorySegment segment() {
         return segment;
     }

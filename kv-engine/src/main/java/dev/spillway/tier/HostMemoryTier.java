@@ -8,14 +8,15 @@ import java.util.function.LongPredicate;
 
 import dev.spillway.eviction.EvictionPolicy;
 import dev.spillway.memory.BlockLease;
-import dev.spillway.memory.HostArena;
+import dev.spillway.memory.HostRegion;
 import dev.spillway.memory.SlotPool;
 import dev.spillway.metrics.Counter;
 import dev.spillway.metrics.SpillwayMetrics;
 import org.agrona.collections.Long2LongHashMap;
 
 /**
- * G2: chunks in slots of one host arena.
+ * G2: chunks in slots of one host region (page-locked when a GPU runtime exists, so that the
+ * transfer engine can copy straight out of a slot).
  *
  * <h2>Design</h2>
  * One lock guards the index, the per-slot metadata and the eviction policy; it is held only for
@@ -38,7 +39,7 @@ final class HostMemoryTier implements MemoryTier {
 
     private static final long ABSENT = -1L;
 
-    private final HostArena arena;
+    private final HostRegion region;
     private final SlotPool pool;
     private final int payloadBytesPerToken;
     private final EvictionPolicy policy;
@@ -58,16 +59,16 @@ final class HostMemoryTier implements MemoryTier {
     private final Counter evicted;
 
     /**
-     * Creates the tier over {@code arena}, which it owns from now on.
+     * Creates the tier over {@code region}, which it owns from now on.
      *
      * @param chunkBytes           the payload bytes of a full chunk: the slot size
      * @param payloadBytesPerToken the payload bytes of one token, across all layers
      * @param policy               the eviction policy, created for this tier's capacity
      */
-    HostMemoryTier(HostArena arena, long chunkBytes, int payloadBytesPerToken,
+    HostMemoryTier(HostRegion region, long chunkBytes, int payloadBytesPerToken,
                    IntFunction<EvictionPolicy> policy, SpillwayMetrics metrics) {
-        this.arena = arena;
-        this.pool = new SlotPool(arena.segment(), chunkBytes);
+        this.region = region;
+        this.pool = new SlotPool(region.segment(), chunkBytes);
         this.payloadBytesPerToken = payloadBytesPerToken;
         int capacity = pool.capacity();
         this.policy = policy.apply(capacity);
@@ -269,7 +270,7 @@ final class HostMemoryTier implements MemoryTier {
             }
             Arrays.fill(pins, 0);
             index.clear();
-            arena.close();
+            region.close();
         } finally {
             lock.unlock();
         }

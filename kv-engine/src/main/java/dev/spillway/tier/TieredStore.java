@@ -1,6 +1,7 @@
 package dev.spillway.tier;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
 
 import dev.spillway.eviction.EvictionPolicy;
 import dev.spillway.eviction.PolicyKind;
@@ -8,7 +9,7 @@ import dev.spillway.key.ChunkHasher;
 import dev.spillway.key.TokenChunker;
 import dev.spillway.layout.KvLayout;
 import dev.spillway.memory.BlockLease;
-import dev.spillway.memory.HostArena;
+import dev.spillway.memory.HostRegion;
 import dev.spillway.metrics.Counter;
 import dev.spillway.metrics.SpillwayMetrics;
 
@@ -52,17 +53,20 @@ public final class TieredStore implements AutoCloseable {
     }
 
     /**
-     * Creates a store whose host tier is an arena of {@code hostBytes} bytes cut into chunk slots.
+     * Creates a store whose host tier is a region of {@code hostBytes} bytes cut into chunk slots.
      *
      * @param hasher           names chunks; its chunk size must be the layout's
      * @param layout           the KV layout of every chunk
      * @param hostBytes        the host tier's size
+     * @param hostMemory       allocates the host tier's region: {@code HostArena::allocate} without a GPU,
+     *                         the GPU runtime's pinned memory with one
      * @param policy           the host tier's eviction policy
      * @param prefixAware      whether eviction keeps a chunk while a later chunk of its prefix is resident
      * @param pinTimeoutMillis how long a lookup keeps the chunks it found from eviction
      * @throws IllegalArgumentException when the chunk sizes differ or the host tier cannot hold one chunk
      */
-    public static TieredStore create(ChunkHasher hasher, KvLayout layout, long hostBytes, PolicyKind policy,
+    public static TieredStore create(ChunkHasher hasher, KvLayout layout, long hostBytes,
+                                     LongFunction<? extends HostRegion> hostMemory, PolicyKind policy,
                                      boolean prefixAware, long pinTimeoutMillis, SpillwayMetrics metrics) {
         TokenChunker chunker = hasher.chunker();
         if (chunker.chunkSize() != layout.chunkTokens()) {
@@ -73,13 +77,13 @@ public final class TieredStore implements AutoCloseable {
             throw new IllegalArgumentException("max_local_cpu_size=" + hostBytes + " bytes: expected at least one chunk of "
                     + layout.chunkBytes() + " bytes for this layout");
         }
-        HostArena arena = HostArena.allocate(hostBytes);
+        HostRegion region = hostMemory.apply(hostBytes);
         try {
-            MemoryTier host = new HostMemoryTier(arena, layout.chunkBytes(), Math.toIntExact(layout.tokenBytes()),
+            MemoryTier host = new HostMemoryTier(region, layout.chunkBytes(), Math.toIntExact(layout.tokenBytes()),
                     capacity -> EvictionPolicy.create(policy, prefixAware, capacity), metrics);
             return new TieredStore(hasher, host, pinTimeoutMillis, metrics);
         } catch (RuntimeException | Error e) {
-            arena.close();
+            region.close();
             throw e;
         }
     }

@@ -45,7 +45,7 @@ class TieredStoreConcurrencyTest {
         }
         AtomicLong wrongBytes = new AtomicLong();
         AtomicLong retrievedChunks = new AtomicLong();
-        try (TieredStore store = TieredStore.create(hasher, TieredStoreTest.LAYOUT, 24 * HostArena.ALIGNMENT,
+        try (TieredStore store = TieredStore.create(hasher, TieredStoreTest.LAYOUT, 24 * HostArena.ALIGNMENT, HostArena::allocate,
                 PolicyKind.S3FIFO, true, 5, metrics)) {
             ExecutorService pool = Executors.newFixedThreadPool(THREADS);
             List<Future<?>> done = new ArrayList<>();

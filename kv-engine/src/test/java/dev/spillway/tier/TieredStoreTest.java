@@ -24,7 +24,8 @@ class TieredStoreTest {
 
     private TieredStore open(int slots, boolean saveUnfull) {
         ChunkHasher hasher = new ChunkHasher(new TokenChunker(4, saveUnfull), "ns", "model", LAYOUT.fingerprint());
-        return TieredStore.create(hasher, LAYOUT, slots * HostArena.ALIGNMENT, PolicyKind.LRU, false, 30_000, metrics);
+        return TieredStore.create(hasher, LAYOUT, slots * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
+                false, 30_000, metrics);
     }
 
     @AfterEach
@@ -106,14 +107,14 @@ class TieredStoreTest {
     @Test
     void shouldRejectALayoutOfAnotherChunkSize() {
         ChunkHasher hasher = new ChunkHasher(new TokenChunker(8, false), "ns", "model", 1L);
-        assertThatThrownBy(() -> TieredStore.create(hasher, LAYOUT, 1 << 20, PolicyKind.LRU, false, 1, metrics))
+        assertThatThrownBy(() -> TieredStore.create(hasher, LAYOUT, 1 << 20, HostArena::allocate, PolicyKind.LRU, false, 1, metrics))
                 .hasMessage("chunk_size=8: expected the layout's chunkTokens=4");
     }
 
     @Test
     void shouldRejectAHostTierSmallerThanAChunk() {
         ChunkHasher hasher = new ChunkHasher(new TokenChunker(4, false), "ns", "model", 1L);
-        assertThatThrownBy(() -> TieredStore.create(hasher, LAYOUT, 100, PolicyKind.LRU, false, 1, metrics))
+        assertThatThrownBy(() -> TieredStore.create(hasher, LAYOUT, 100, HostArena::allocate, PolicyKind.LRU, false, 1, metrics))
                 .hasMessage("max_local_cpu_size=100 bytes: expected at least one chunk of 512 bytes for this layout");
     }
 }
