@@ -16,7 +16,8 @@ import dev.spillway.metrics.SpillwayMetrics;
  * Wraps a backend so that nothing it returns reaches the engine unchecked. Every block read back
  * is verified against the key asked for and the engine's layout ({@link BlockFormat#verify}); a
  * block that fails (torn, corrupted, written for another layout or key) is reported as
- * {@link StorageBackend#MISSING}, its bad copy is removed from the backend, and
+ * {@link StorageBackend#MISSING}, its bad copy is removed from the backend before the read
+ * completes, and
  * {@code spillway_checksum_failures_total} counts it. The caller recomputes; it never sees the bytes.
  */
 public final class VerifyingBackend implements StorageBackend {
@@ -50,7 +51,7 @@ public final class VerifyingBackend implements StorageBackend {
 
     @Override
     public CompletableFuture<int[]> get(List<BlockKey> keys, List<MemorySegment> destinations) {
-        return backend.get(keys, destinations).thenApply(lengths -> {
+        return backend.get(keys, destinations).thenCompose(lengths -> {
             List<BlockKey> bad = new ArrayList<>();
             for (int i = 0; i < lengths.length; i++) {
                 if (lengths[i] == MISSING) {
@@ -62,12 +63,13 @@ public final class VerifyingBackend implements StorageBackend {
                     bad.add(keys.get(i));
                 }
             }
-            if (!bad.isEmpty()) {
-                failures.add(bad.size());
-                // Best effort: a failed removal leaves a copy that the next read rejects again.
-                backend.remove(bad);
+            if (bad.isEmpty()) {
+                return CompletableFuture.completedFuture(lengths);
             }
-            return lengths;
+            failures.add(bad.size());
+            // The read completes once the bad copies are gone; a failed removal leaves a copy that
+            // the next read rejects again, so it does not fail the read.
+            return backend.remove(bad).handle((removed, error) -> lengths);
         });
     }
 

@@ -151,7 +151,7 @@ public abstract class StorageBackendContractTest {
         assertThat(lengths[0]).isPositive();
         assertThat(lengths[1]).isEqualTo(StorageBackend.MISSING);
         assertThat(metrics.value("spillway_checksum_failures_total{backend=\"" + backend.name() + "\"}")).isEqualTo(1);
-        assertThat(awaitExists(bad)).as("the bad copy is removed").isZero();
+        assertThat(await(backend.exists(List.of(bad)))).as("the bad copy is removed").isZero();
     }
 
     @Test
@@ -194,19 +194,5 @@ public abstract class StorageBackendContractTest {
         } finally {
             pool.shutdownNow();
         }
-    }
-
-    private int awaitExists(BlockKey key) throws Exception {
-        // The removal is issued asynchronously by the verifying wrapper; wait for it to land.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        int present;
-        do {
-            present = await(backend.exists(List.of(key)));
-            if (present == 0) {
-                return 0;
-            }
-            Thread.onSpinWait();
-        } while (System.nanoTime() < deadline);
-        return present;
     }
 }
