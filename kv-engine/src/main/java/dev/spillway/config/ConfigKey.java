@@ -34,6 +34,20 @@ public enum ConfigKey {
     REMOTE_URL(true, ValueKind.redisUrl(), null, "Redis URL",
             "Shared remote tier (Redis standalone, TLS, Sentinel or Cluster); unset turns it off."
                     + " `spillway config` masks the password."),
+    /** How long a remote operation may take before it counts as a miss. */
+    REMOTE_TIMEOUT_MS(false, ValueKind.positiveLong(), 1000L, "integer (milliseconds)",
+            "Connect and operation timeout of the remote tier; a timed-out lookup is a miss, a timed-out store is"
+                    + " dropped."),
+    /** Expiry of blocks in the remote tier. */
+    REMOTE_TTL_SECONDS(false, ValueKind.positiveLong(), null, "integer (seconds)",
+            "Expiry of blocks stored in the remote tier; unset keeps them until Redis evicts them."),
+    /** When chunks are written to the lower tiers. */
+    WRITE_POLICY(false, ValueKind.choice("write-through", "write-back"), "write-through", "policy name",
+            "write-through queues every stored chunk for the disk and remote tiers at once; write-back writes a"
+                    + " chunk down only when the host tier evicts it."),
+    /** Admission filter of the disk tier. */
+    LOCAL_DISK_ADMIT_AFTER(false, ValueKind.integer(1, 1000), 1, "integer (stores)",
+            "Write a chunk to the disk tier only once it has been stored this many times, to spare SSDs."),
     /** The eviction policy. */
     CACHE_POLICY(true, ValueKind.policy(), "lru", "policy name",
             "Which chunk a full tier evicts first."),

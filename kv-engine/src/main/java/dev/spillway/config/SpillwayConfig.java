@@ -6,6 +6,7 @@ import static dev.spillway.config.ConfigKey.COPY_STREAMS;
 import static dev.spillway.config.ConfigKey.GPU;
 import static dev.spillway.config.ConfigKey.GPU_CACHE_SIZE;
 import static dev.spillway.config.ConfigKey.LMCACHE_PREFIX;
+import static dev.spillway.config.ConfigKey.LOCAL_DISK_ADMIT_AFTER;
 import static dev.spillway.config.ConfigKey.LOCAL_CPU;
 import static dev.spillway.config.ConfigKey.LOCAL_DISK;
 import static dev.spillway.config.ConfigKey.MAX_LOCAL_CPU_SIZE;
@@ -13,10 +14,13 @@ import static dev.spillway.config.ConfigKey.MAX_LOCAL_DISK_SIZE;
 import static dev.spillway.config.ConfigKey.METRICS_PORT;
 import static dev.spillway.config.ConfigKey.NAMESPACE;
 import static dev.spillway.config.ConfigKey.PIN_TIMEOUT_MS;
+import static dev.spillway.config.ConfigKey.REMOTE_TIMEOUT_MS;
+import static dev.spillway.config.ConfigKey.REMOTE_TTL_SECONDS;
 import static dev.spillway.config.ConfigKey.PREFIX_AWARE_EVICTION;
 import static dev.spillway.config.ConfigKey.REMOTE_URL;
 import static dev.spillway.config.ConfigKey.SAVE_UNFULL_CHUNK;
 import static dev.spillway.config.ConfigKey.SIM_LINK_GBPS;
+import static dev.spillway.config.ConfigKey.WRITE_POLICY;
 import static dev.spillway.config.ConfigKey.SPILLWAY_PREFIX;
 import static dev.spillway.config.ConfigKey.USE_LAYERWISE;
 
@@ -29,6 +33,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -103,6 +108,27 @@ public final class SpillwayConfig {
         }
         checkConsistency(settings);
         return new SpillwayConfig(settings, warnings);
+    }
+
+    /** Returns the remote tier's connect and operation timeout in milliseconds. */
+    public long remoteTimeoutMillis() {
+        return (Long) value(REMOTE_TIMEOUT_MS);
+    }
+
+    /** Returns the expiry of remote blocks in seconds, if one is set. */
+    public OptionalLong remoteTtlSeconds() {
+        Object ttl = value(REMOTE_TTL_SECONDS);
+        return ttl == null ? OptionalLong.empty() : OptionalLong.of((Long) ttl);
+    }
+
+    /** Returns whether lower tiers are written behind every store ({@code true}) or only on eviction. */
+    public boolean writeThrough() {
+        return "write-through".equals(value(WRITE_POLICY));
+    }
+
+    /** Returns how many stores of a chunk it takes before the disk tier admits it, 1 to 1000. */
+    public int localDiskAdmitAfter() {
+        return (Integer) value(LOCAL_DISK_ADMIT_AFTER);
     }
 
     /** Returns the GPU runtime choice: {@code auto}, {@code cuda}, {@code sim} or {@code off}. */

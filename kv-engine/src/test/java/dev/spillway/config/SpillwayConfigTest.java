@@ -70,8 +70,8 @@ class SpillwayConfigTest {
                 .containsExactlyElementsOf(Arrays.stream(ConfigKey.values()).map(ConfigKey::key).toList());
         assertThat(entries).extracting(ConfigEntry::source).containsOnly("default");
         assertThat(entries).extracting(ConfigEntry::value).containsExactly(
-                256, true, 5.0, null, 0.0, null, "lru", false, false, true, 30_000L, "default", "auto", 0.0, 2, 0.0,
-                null);
+                256, true, 5.0, null, 0.0, null, 1000L, null, "write-through", 1, "lru", false, false, true, 30_000L,
+                "default", "auto", 0.0, 2, 0.0, null);
     }
 
     @Test
@@ -114,6 +114,10 @@ class SpillwayConfigTest {
                         Map.of("max_local_disk_size", "2")),
                 Arguments.of(ConfigKey.MAX_LOCAL_DISK_SIZE, "2.5", 2.5, Map.of("local_disk", "/tmp/d")),
                 Arguments.of(ConfigKey.REMOTE_URL, "redis://cache:6379", "redis://cache:6379", Map.of()),
+                Arguments.of(ConfigKey.REMOTE_TIMEOUT_MS, "250", 250L, Map.of()),
+                Arguments.of(ConfigKey.REMOTE_TTL_SECONDS, "3600", 3600L, Map.of()),
+                Arguments.of(ConfigKey.WRITE_POLICY, "Write-Back", "write-back", Map.of()),
+                Arguments.of(ConfigKey.LOCAL_DISK_ADMIT_AFTER, "2", 2, Map.of()),
                 Arguments.of(ConfigKey.CACHE_POLICY, "S3-FIFO", "s3fifo", Map.of()),
                 Arguments.of(ConfigKey.PREFIX_AWARE_EVICTION, "yes", true, Map.of()),
                 Arguments.of(ConfigKey.SAVE_UNFULL_CHUNK, "True", true, Map.of()),
