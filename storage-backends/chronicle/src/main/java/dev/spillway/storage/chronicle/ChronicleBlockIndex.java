@@ -15,6 +15,7 @@ import java.util.function.BiConsumer;
 
 import dev.spillway.key.BlockKey;
 import net.openhft.chronicle.map.ChronicleMap;
+import net.openhft.chronicle.map.ChronicleMapBuilder;
 
 /**
  * The persistent index of the disk tier: which blocks the tier holds and where, in a Chronicle Map
@@ -76,6 +77,22 @@ public final class ChronicleBlockIndex implements AutoCloseable {
      *                                  index of this format version
      */
     public static ChronicleBlockIndex open(Path file, long maxEntries) throws IOException {
+        return open(file, maxEntries, false);
+    }
+
+    /**
+     * Opens the index like {@link #open(Path, long)}, first repairing the file when {@code recover}
+     * is set: a process killed inside a put leaves its segment lock held, and Chronicle Map would
+     * otherwise wait for that lock (then fail) at the next access to the segment. Recovery resets
+     * every lock and rebuilds the segments' bookkeeping; it must not run while another process has
+     * the file open.
+     *
+     * @param recover whether the last process that had the file open may have died without
+     *                closing it
+     * @throws IllegalArgumentException as {@link #open(Path, long)}
+     * @throws IOException              as {@link #open(Path, long)}
+     */
+    public static ChronicleBlockIndex open(Path file, long maxEntries, boolean recover) throws IOException {
         Objects.requireNonNull(file, "file");
         if (maxEntries < 1) {
             throw new IllegalArgumentException("maxEntries=" + maxEntries + ": expected >= 1");
@@ -83,12 +100,14 @@ public final class ChronicleBlockIndex implements AutoCloseable {
         boolean creating = !Files.exists(file) || Files.size(file) == 0;
         ChronicleMap<byte[], byte[]> map;
         try {
-            map = ChronicleMap.of(byte[].class, byte[].class)
+            ChronicleMapBuilder<byte[], byte[]> builder = ChronicleMap.of(byte[].class, byte[].class)
                     .name("spillway-block-index")
                     .constantKeySizeBySample(new byte[BlockKey.BYTES])
                     .constantValueSizeBySample(new byte[IndexEntry.BYTES])
-                    .entries(maxEntries + 1)
-                    .createPersistedTo(file.toFile());
+                    .entries(maxEntries + 1);
+            map = recover && !creating
+                    ? builder.recoverPersistedTo(file.toFile(), true)
+                    : builder.createPersistedTo(file.toFile());
         } catch (IOException e) {
             // Chronicle's messages do not always name the file.
             throw new IOException("cannot open block index file=" + file + ": " + e.getMessage(), e);

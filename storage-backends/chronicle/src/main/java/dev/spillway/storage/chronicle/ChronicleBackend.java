@@ -1,0 +1,465 @@
+package dev.spillway.storage.chronicle;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.spillway.eviction.EvictionPolicy;
+import dev.spillway.eviction.PolicyKind;
+import dev.spillway.key.BlockKey;
+import dev.spillway.layout.BlockFormat;
+import dev.spillway.storage.StorageBackend;
+import dev.spillway.storage.StorageException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The persistent local tier (G3): encoded blocks in fixed-size slots of a preallocated slab file,
+ * found through a Chronicle Map index. Chronicle Map is a good index and a slow home for
+ * multi-megabyte values, so it holds only where each block is; the bytes move with positional
+ * {@link java.nio.channels.FileChannel} I/O straight between the slab and the caller's segments.
+ * <pre>
+ *   directory/
+ *     index.cmap    ChronicleBlockIndex: BlockKey (48 B) -> IndexEntry (28 B)
+ *                   (slab offset, length, XXH3-64 of the stored block, last access millis)
+ *     blocks.slab   SlabFile:
+ *                   +-------------+--------+--------+--------+-- ... --+----------------+
+ *                   | header 4 KiB| slot 0 | slot 1 | slot 2 |         | slot count - 1 |
+ *                   +-------------+--------+--------+--------+-- ... --+----------------+
+ *                   slot bytes  = the largest encoded block of the layout (a full chunk)
+ *                   slot count  = max_local_disk_size / slot bytes
+ * </pre>
+ * The byte layouts are specified in {@code docs/spec/disk-tier.md}.
+ *
+ * <p><b>Durability before visibility.</b> A put writes the block into a slot that no index entry
+ * names, forces the slab, and only then puts the index entry; an index entry therefore always names
+ * a whole block, and a process killed mid-write leaves at worst a torn block in a slot that nothing
+ * names, which the next open counts as free. A slot is reused only after its entry is removed.
+ *
+ * <p><b>Recovery on open.</b> The slot table (free slots, owner of each slot, eviction order) lives
+ * in memory and is rebuilt from the index, never by scanning payloads. Every entry's offset and
+ * length are checked against the slab (an entry naming no slot, or a slot already named, is
+ * dropped). Checksums are read back only after an unclean shutdown, which the slab header's state
+ * word records: after a clean close every entry is known good, and reading a whole tier of
+ * terabytes at every start would cost minutes. After a crash the entries a killed process left are
+ * still whole (see above), but an operating-system crash may lose unsynced index updates while the
+ * slab's data survived, so an entry may name a slot that now holds another block; the checksum of
+ * the stored bytes catches that, and the index is repaired first (locks held by the dead process).
+ * Corruption that happens later, on a healthy disk, is caught at read time: the engine wraps every
+ * backend in a {@code VerifyingBackend}, which checks each block it reads and deletes bad copies.
+ *
+ * <p><b>Concurrency.</b> One monitor guards the metadata: the index mutations, the slot table and
+ * the eviction policy. It is held for microseconds and never across payload I/O. A reader pins its
+ * slot (a per-slot reader count, incremented under the monitor together with the index lookup)
+ * before it reads and unpins it after. Removing, replacing or evicting a key unlinks its entry at
+ * once, but a pinned slot is only marked retired and returns to the free list when its last reader
+ * leaves; eviction skips pinned slots. So a slot is never rewritten under a reader, and a reader
+ * never sees a slot that its entry no longer names (the lookup and the pin are one step).
+ *
+ * <p><b>Threads.</b> Operations run on two threads owned by the backend (one can write while the
+ * other reads); callers get futures. Failures complete them with a {@link StorageException} naming
+ * the backend, the operation and the file.
+ */
+public final class ChronicleBackend implements StorageBackend {
+
+    /** The backend's name in logs, metrics and exceptions. */
+    public static final String NAME = "chronicle";
+    /** The index file's name inside the tier's directory. */
+    public static final String INDEX_FILE = "index.cmap";
+    /** The slab file's name inside the tier's directory. */
+    public static final String SLAB_FILE = "blocks.slab";
+
+    private static final Logger LOG = LoggerFactory.getLogger(ChronicleBackend.class);
+    private static final int IO_THREADS = 2;
+
+    /** Slot states. A slot is named by the index exactly when it is {@code LIVE}. */
+    private static final byte FREE = 0;
+    private static final byte WRITING = 1;
+    private static final byte LIVE = 2;
+    private static final byte RETIRED = 3;
+
+    private final Path directory;
+    private final SlabFile slab;
+    private final ChronicleBlockIndex index;
+    private final ExecutorService executor;
+    private final Object lock = new Object();
+
+    // Guarded by lock.
+    private final EvictionPolicy policy;
+    private final byte[] states;
+    private final BlockKey[] owners;
+    private final int[] readers;
+    private final int[] freeSlots;
+    private int freeCount;
+    private int liveCount;
+    private boolean closed;
+
+    private ChronicleBackend(Path directory, SlabFile slab, ChronicleBlockIndex index, PolicyKind policyKind)
+            throws IOException {
+        this.directory = directory;
+        this.slab = slab;
+        this.index = index;
+        int slots = slab.slotCount();
+        this.policy = EvictionPolicy.create(policyKind, false, slots);
+        this.states = new byte[slots];
+        this.owners = new BlockKey[slots];
+        this.readers = new int[slots];
+        this.freeSlots = new int[slots];
+        rebuild();
+        AtomicInteger thread = new AtomicInteger();
+        this.executor = Executors.newFixedThreadPool(IO_THREADS, task -> {
+            Thread t = new Thread(task, "spillway-chronicle-io-" + thread.incrementAndGet());
+            // A backend that its owner forgets to close must not keep the JVM alive.
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Opens the tier in {@code directory}, creating the directory and its files when absent, and
+     * rebuilds the slot table from the index.
+     *
+     * @param directory  the tier's directory
+     * @param slotBytes  the size of every slot: the largest block the tier will hold
+     * @param limitBytes the most bytes the slots may take; the tier has {@code limitBytes / slotBytes}
+     *                   slots, fixed when the files are created
+     * @param policyKind which block to evict when every slot is taken
+     * @throws IllegalArgumentException when {@code slotBytes} is not in [1, 2^31) or the limit
+     *                                  gives no slot or more than 2^31 - 1
+     * @throws IOException              naming the file when the files cannot be created or read,
+     *                                  or were created for another slot size or count
+     */
+    public static ChronicleBackend open(Path directory, long slotBytes, long limitBytes, PolicyKind policyKind)
+            throws IOException {
+        if (slotBytes < 1 || slotBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("slotBytes=" + slotBytes + ": expected 1.." + Integer.MAX_VALUE);
+        }
+        long slots = limitBytes / slotBytes;
+        if (slots < 1 || slots > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("limitBytes=" + limitBytes + " holds " + slots + " slots of " + slotBytes
+                    + " bytes: expected 1.." + Integer.MAX_VALUE);
+        }
+        Files.createDirectories(directory);
+        SlabFile slab = SlabFile.open(directory.resolve(SLAB_FILE), slotBytes, (int) slots);
+        ChronicleBlockIndex index = null;
+        try {
+            index = ChronicleBlockIndex.open(directory.resolve(INDEX_FILE), slots, slab.uncleanShutdown());
+            return new ChronicleBackend(directory, slab, index, policyKind);
+        } catch (IOException | RuntimeException e) {
+            if (index != null) {
+                index.close();
+            }
+            // Not marked closed cleanly: the next open repairs and verifies again.
+            slab.abandon();
+            throw e;
+        }
+    }
+
+    /** Fills the slot table from the index, dropping entries that name no whole block; see the class comment. */
+    private void rebuild() throws IOException {
+        record Resident(int slot, long lastAccessMillis) {
+        }
+        boolean verify = slab.uncleanShutdown();
+        List<Resident> residents = new ArrayList<>();
+        List<BlockKey> dropped = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = verify ? arena.allocate(slab.slotBytes()) : MemorySegment.NULL;
+            index.forEach((key, entry) -> {
+                int slot = slab.slotAt(entry.slabOffset());
+                boolean good = slot >= 0 && entry.length() <= slab.slotBytes() && states[slot] == FREE
+                        && (!verify || storedChecksum(slot, entry.length(), buffer) == entry.checksum());
+                if (good) {
+                    states[slot] = LIVE;
+                    owners[slot] = key;
+                    residents.add(new Resident(slot, entry.lastAccessMillis()));
+                } else {
+                    dropped.add(key);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        dropped.forEach(index::remove);
+        // Oldest first, so that recency-based policies resume the order they had before the restart.
+        residents.sort(Comparator.comparingLong(Resident::lastAccessMillis));
+        for (Resident r : residents) {
+            policy.onInsert(r.slot(), EvictionPolicy.NONE);
+        }
+        liveCount = residents.size();
+        for (int slot = states.length - 1; slot >= 0; slot--) {
+            if (states[slot] == FREE) {
+                freeSlots[freeCount++] = slot;
+            }
+        }
+        LOG.info("{} tier opened in {}: {} blocks in {} slots of {} bytes, {} policy{}", NAME, directory, liveCount,
+                states.length, slab.slotBytes(), policy.name(),
+                verify ? " (after an unclean shutdown: index repaired, checksums verified)" : "");
+        if (!dropped.isEmpty()) {
+            LOG.warn("{} tier in {}: dropped {} index entries that named no intact block", NAME, directory, dropped.size());
+        }
+    }
+
+    private long storedChecksum(int slot, int length, MemorySegment buffer) {
+        try {
+            slab.read(slot, buffer, length);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return BlockFormat.checksum(buffer.asSlice(0, length));
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public CompletableFuture<Integer> exists(List<BlockKey> keys) {
+        List<BlockKey> copy = List.copyOf(keys);
+        return submit("exists", () -> {
+            int present = 0;
+            while (present < copy.size() && index.get(copy.get(present)).isPresent()) {
+                present++;
+            }
+            return present;
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException also when a block is empty or larger than a slot
+     */
+    @Override
+    public CompletableFuture<Void> put(List<BlockKey> keys, List<MemorySegment> blocks) {
+        requireSameSize(keys, blocks);
+        for (MemorySegment block : blocks) {
+            if (block.byteSize() < 1 || block.byteSize() > slab.slotBytes()) {
+                throw new IllegalArgumentException("block size=" + block.byteSize() + ": expected 1.." + slab.slotBytes()
+                        + " (the slot size of " + slab.file() + ")");
+            }
+        }
+        List<BlockKey> keyCopy = List.copyOf(keys);
+        List<MemorySegment> blockCopy = List.copyOf(blocks);
+        return submit("put", () -> {
+            store(keyCopy, blockCopy);
+            return null;
+        });
+    }
+
+    private void store(List<BlockKey> keys, List<MemorySegment> blocks) throws IOException {
+        int[] slots = new int[keys.size()];
+        Arrays.fill(slots, -1);
+        try {
+            long[] checksums = new long[keys.size()];
+            for (int i = 0; i < slots.length; i++) {
+                slots[i] = allocate();
+                checksums[i] = BlockFormat.checksum(blocks.get(i));
+                slab.write(slots[i], blocks.get(i));
+            }
+            // One force for the whole batch, before any entry names any of its slots.
+            slab.force();
+            long now = System.currentTimeMillis();
+            synchronized (lock) {
+                for (int i = 0; i < slots.length; i++) {
+                    publish(keys.get(i), slots[i], (int) blocks.get(i).byteSize(), checksums[i], now);
+                    slots[i] = -1;
+                }
+            }
+        } finally {
+            synchronized (lock) {
+                for (int slot : slots) {
+                    if (slot >= 0) {
+                        states[slot] = FREE;
+                        freeSlots[freeCount++] = slot;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Takes a free slot, evicting a block when there is none; the slot is {@code WRITING} and named by no entry. */
+    private int allocate() throws IOException {
+        synchronized (lock) {
+            int slot;
+            if (freeCount > 0) {
+                slot = freeSlots[--freeCount];
+            } else {
+                slot = (int) policy.evict(s -> readers[(int) s] == 0);
+                if (slot == EvictionPolicy.NONE) {
+                    throw new IOException("file=" + slab.file() + " has no slot to write into: all " + states.length
+                            + " are being written or read");
+                }
+                // The entry goes before the slot is overwritten, so that it never names foreign bytes.
+                index.remove(owners[slot]);
+                owners[slot] = null;
+                liveCount--;
+            }
+            states[slot] = WRITING;
+            return slot;
+        }
+    }
+
+    /** Names a durable slot in the index, then lets go of the key's previous slot. Holds the lock. */
+    private void publish(BlockKey key, int slot, int length, long checksum, long now) {
+        Optional<IndexEntry> previous = index.get(key);
+        index.put(key, new IndexEntry(slab.offset(slot), length, checksum, now));
+        states[slot] = LIVE;
+        owners[slot] = key;
+        liveCount++;
+        policy.onInsert(slot, EvictionPolicy.NONE);
+        previous.ifPresent(entry -> unlink(slab.slotAt(entry.slabOffset())));
+    }
+
+    /** Forgets a slot whose entry is gone; it becomes free now or when its last reader leaves. Holds the lock. */
+    private void unlink(int slot) {
+        policy.onRemove(slot);
+        owners[slot] = null;
+        liveCount--;
+        if (readers[slot] == 0) {
+            states[slot] = FREE;
+            freeSlots[freeCount++] = slot;
+        } else {
+            states[slot] = RETIRED;
+        }
+    }
+
+    @Override
+    public CompletableFuture<int[]> get(List<BlockKey> keys, List<MemorySegment> destinations) {
+        requireSameSize(keys, destinations);
+        List<BlockKey> keyCopy = List.copyOf(keys);
+        List<MemorySegment> destinationCopy = List.copyOf(destinations);
+        return submit("get", () -> {
+            int[] lengths = new int[keyCopy.size()];
+            for (int i = 0; i < lengths.length; i++) {
+                lengths[i] = read(keyCopy.get(i), destinationCopy.get(i));
+            }
+            return lengths;
+        });
+    }
+
+    private int read(BlockKey key, MemorySegment destination) throws IOException {
+        int slot;
+        int length;
+        synchronized (lock) {
+            Optional<IndexEntry> found = index.get(key);
+            if (found.isEmpty() || found.get().length() > destination.byteSize()) {
+                return MISSING;
+            }
+            IndexEntry entry = found.get();
+            slot = slab.slotAt(entry.slabOffset());
+            length = entry.length();
+            readers[slot]++;
+            policy.onAccess(slot);
+            // The access time persists so that a restart resumes the recency order.
+            index.put(key, new IndexEntry(entry.slabOffset(), length, entry.checksum(), System.currentTimeMillis()));
+        }
+        try {
+            slab.read(slot, destination, length);
+            return length;
+        } finally {
+            synchronized (lock) {
+                if (--readers[slot] == 0 && states[slot] == RETIRED) {
+                    states[slot] = FREE;
+                    freeSlots[freeCount++] = slot;
+                }
+            }
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> remove(List<BlockKey> keys) {
+        List<BlockKey> copy = List.copyOf(keys);
+        return submit("remove", () -> {
+            synchronized (lock) {
+                for (BlockKey key : copy) {
+                    Optional<IndexEntry> entry = index.get(key);
+                    if (entry.isPresent()) {
+                        index.remove(key);
+                        unlink(slab.slotAt(entry.get().slabOffset()));
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Returns the slots taken (each whole, whatever the size of its block), the slots' total and the blocks held. */
+    @Override
+    public Optional<Capacity> capacity() {
+        synchronized (lock) {
+            return Optional.of(new Capacity(liveCount * slab.slotBytes(), states.length * slab.slotBytes(), liveCount));
+        }
+    }
+
+    /** Returns the index entry of {@code key}: where its block lies in the slab, for tests that damage it. */
+    Optional<IndexEntry> entry(BlockKey key) {
+        return index.get(key);
+    }
+
+    /**
+     * Completes the pending operations, then closes the index and the slab, marking the slab closed
+     * cleanly so that the next open skips checksum verification; idempotent.
+     *
+     * @throws StorageException naming the slab file when it cannot be marked closed
+     */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        // Waits for the queued operations: their futures complete before close returns.
+        executor.close();
+        index.close();
+        try {
+            slab.close();
+        } catch (IOException e) {
+            throw new StorageException(NAME, "close", "file=" + slab.file() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void requireSameSize(List<BlockKey> keys, List<MemorySegment> segments) {
+        if (keys.size() != segments.size()) {
+            throw new IllegalArgumentException(keys.size() + " keys and " + segments.size() + " blocks: expected as many of each");
+        }
+    }
+
+    /** One operation's body; it may fail with an I/O error. */
+    @FunctionalInterface
+    private interface Operation<T> {
+        T run() throws IOException;
+    }
+
+    private <T> CompletableFuture<T> submit(String operation, Operation<T> body) {
+        CompletableFuture<T> future = new CompletableFuture<>();
+        try {
+            executor.execute(() -> {
+                try {
+                    future.complete(body.run());
+                } catch (IOException | RuntimeException e) {
+                    future.completeExceptionally(new StorageException(NAME, operation,
+                            "directory=" + directory + ": " + e.getMessage(), e));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            future.completeExceptionally(new StorageException(NAME, operation, "directory=" + directory + ": backend is closed", e));
+        }
+        return future;
+    }
+}
