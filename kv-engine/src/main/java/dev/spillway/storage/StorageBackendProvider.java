@@ -4,6 +4,7 @@ import java.net.URI;
 import java.util.Set;
 
 import dev.spillway.config.SpillwayConfig;
+import dev.spillway.layout.KvLayout;
 
 /**
  * Opens one kind of {@link StorageBackend}; found with {@link java.util.ServiceLoader} so that the
@@ -19,7 +20,8 @@ public interface StorageBackendProvider {
      *
      * @param url    the backend's URL, its scheme one of {@link #schemes()}
      * @param config the validated configuration (sizes, timeouts, TTLs)
+     * @param layout the KV layout of the blocks the backend will hold
      * @throws StorageException when the backend cannot be opened, naming the URL and why
      */
-    StorageBackend open(URI url, SpillwayConfig config);
+    StorageBackend open(URI url, SpillwayConfig config, KvLayout layout);
 }

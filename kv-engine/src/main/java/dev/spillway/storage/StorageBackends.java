@@ -10,6 +10,7 @@ import java.util.ServiceLoader;
 import java.util.TreeSet;
 
 import dev.spillway.config.SpillwayConfig;
+import dev.spillway.layout.KvLayout;
 
 /** Finds the provider of a backend URL's scheme and opens it. */
 public final class StorageBackends {
@@ -19,20 +20,20 @@ public final class StorageBackends {
 
     /**
      * Opens the backend named by {@code url}: a {@code scheme://} URL, or a plain path, which means
-     * {@code file://} (the local disk tier).
+     * {@code file://} (the local disk tier), for blocks of {@code layout}.
      *
      * @throws IllegalArgumentException naming the URL when it does not parse or no provider on the
      *                                  class path serves its scheme (listing those that are)
      * @throws StorageException         when the provider cannot open it
      */
-    public static StorageBackend open(String url, SpillwayConfig config) {
+    public static StorageBackend open(String url, SpillwayConfig config, KvLayout layout) {
         URI uri = toUri(url);
         String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
         List<StorageBackendProvider> providers = new ArrayList<>();
         ServiceLoader.load(StorageBackendProvider.class).forEach(providers::add);
         for (StorageBackendProvider provider : providers) {
             if (provider.schemes().contains(scheme)) {
-                return provider.open(uri, config);
+                return provider.open(uri, config, layout);
             }
         }
         TreeSet<String> known = new TreeSet<>();
