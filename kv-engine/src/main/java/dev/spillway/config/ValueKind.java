@@ -35,7 +35,7 @@ final class ValueKind {
 
     /** A password with '@' or '/' must be percent-encoded, as in every URL. */
     private static final Pattern REDIS_URL =
-            Pattern.compile("(redis|rediss|redis-sentinel|redis-cluster)://(?:[^@/]*@)?([^@/]+)(/\\d+)?");
+            Pattern.compile("(redis|rediss|redis-sentinel|redis-cluster)://(?:[^@/]*@)?([^@/?]+)(/\\d+)?(\\?master=[A-Za-z0-9._-]+)?");
 
     private static final Pattern HOST_PORT =
             Pattern.compile("(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\\d{1,5})");
@@ -147,7 +147,7 @@ final class ValueKind {
     /** Redis URLs of the four deployments Spillway supports, kept as written. */
     static ValueKind redisUrl() {
         return new ValueKind("a URL redis://host:port or rediss://host:port (optionally [user]:password@ before"
-                + " the host and /db after it), redis-sentinel://host:port,host:port[/db]"
+                + " the host and /db after it), redis-sentinel://host:port,host:port[/db][?master=NAME]"
                 + " or redis-cluster://host:port,host:port", raw -> {
             String text = toText(raw);
             Matcher url = REDIS_URL.matcher(text);
@@ -157,6 +157,7 @@ final class ValueKind {
             boolean manyHosts = scheme.equals("redis-sentinel") || scheme.equals("redis-cluster");
             require(manyHosts || hosts.length == 1);
             require(url.group(3) == null || !scheme.equals("redis-cluster"));
+            require(url.group(4) == null || scheme.equals("redis-sentinel"));
             for (String host : hosts) {
                 Matcher hostPort = HOST_PORT.matcher(host);
                 require(hostPort.matches());

@@ -80,7 +80,8 @@ class SpillwayConfigErrorTest {
     @ParameterizedTest
     @ValueSource(strings = {"lm://localhost:65432", "http://cache:6379", "redis://cache", "redis://a:1,b:2",
                             "redis://cache:0", "redis://cache:70000", "redis-cluster://a:1/0",
-                            "redis-cluster://a:1,,b:2", "redis://ca_che:6379", "redis://cache:6379/x"})
+                            "redis-cluster://a:1,,b:2", "redis://ca_che:6379", "redis://cache:6379/x",
+                            "redis://cache:6379?master=m", "redis-sentinel://s1:26379?db=1"})
     void shouldRejectRemoteUrlsWithAnotherSchemeOrABadHostList(String url) {
         assertNames(failure(env("LMCACHE_REMOTE_URL", url)), "LMCACHE_REMOTE_URL", url, "redis://host:port");
     }

@@ -261,6 +261,7 @@ class SpillwayConfigTest {
     @ValueSource(strings = {"redis://localhost:6379", "rediss://user:pw@cache.example.com:6380/2",
                             "redis://:pw@10.0.0.1:6379", "redis://[::1]:6379",
                             "redis-sentinel://s1:26379,s2:26379,s3:26379/1",
+                            "redis-sentinel://s1:26379,s2:26379?master=kv-cache",
                             "redis-cluster://10.0.0.1:7000,10.0.0.2:7001"})
     void shouldAcceptRedisUrls(String url) {
         assertThat(SpillwayConfig.load(env("SPILLWAY_REMOTE_URL", url)).remoteUrl()).contains(url);

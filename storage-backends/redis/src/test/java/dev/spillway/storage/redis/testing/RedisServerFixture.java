@@ -12,7 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -32,7 +34,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * or call {@link #start} (in {@code @BeforeAll}, or with try-with-resources) and {@link #close}.
  *
  * <p>{@link #start} returns once the server answers {@code PING}. {@link #close} returns once the
- * process has exited. Not thread-safe: start and close it from one thread.
+ * process has exited. {@link #kill} and {@link #restart} take the server away and bring it back,
+ * empty, on the same port, for fault tests. Not thread-safe: start and close it from one thread.
  */
 public final class RedisServerFixture implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
 
@@ -42,13 +45,27 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
     private static final byte[] PING = "PING\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] PONG = "+PONG\r\n".getBytes(StandardCharsets.US_ASCII);
 
+    private final int requestedPort;
+    private final List<String> extraArguments;
     private Process process;
     private int port;
     private Path log;
     private boolean closed;
 
-    /** Creates a fixture that has not started a server yet. */
+    /** Creates a fixture that has not started a server yet; it will listen on a free port. */
     public RedisServerFixture() {
+        this(0, List.of());
+    }
+
+    /**
+     * Creates a fixture that has not started a server yet.
+     *
+     * @param port           the port to listen on, or 0 for a free one
+     * @param extraArguments further {@code redis-server} arguments, for example cluster mode
+     */
+    public RedisServerFixture(int port, List<String> extraArguments) {
+        this.requestedPort = port;
+        this.extraArguments = List.copyOf(extraArguments);
     }
 
     /**
@@ -63,13 +80,49 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
         if (process != null) {
             throw new IllegalStateException("redis-server fixture already started (pid=" + process.pid() + ")");
         }
-        Path server = findOnPath("redis-server");
-        port = freeLoopbackPort();
+        port = requestedPort == 0 ? freeLoopbackPort() : requestedPort;
         log = Files.createTempFile("redis-server-" + port + "-", ".log");
-        process = new ProcessBuilder(server.toString(), "--port", Integer.toString(port), "--bind", HOST,
-                "--save", "", "--appendonly", "no", "--daemonize", "no")
+        launch();
+        return this;
+    }
+
+    /**
+     * Kills the server with SIGKILL, the way a crashed or OOM-killed Redis goes, and returns once
+     * the process is gone; {@link #restart} brings it back on the same port.
+     *
+     * @throws IllegalStateException when the process survives SIGKILL for 5 s
+     */
+    public void kill() throws InterruptedException {
+        requireStarted();
+        if (!process.destroyForcibly().waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("redis-server pid=" + process.pid() + " is still alive after SIGKILL");
+        }
+    }
+
+    /**
+     * Starts an empty server again on the same port after {@link #kill}, and waits until it
+     * answers {@code PING}.
+     *
+     * @throws IllegalStateException when the previous process is still alive, or as {@link #start}
+     */
+    public RedisServerFixture restart() throws IOException, InterruptedException {
+        requireStarted();
+        if (process.isAlive() || closed) {
+            throw new IllegalStateException("redis-server pid=" + process.pid() + " on port " + port
+                    + " is still running or closed: kill() it first");
+        }
+        launch();
+        return this;
+    }
+
+    private void launch() throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(findOnPath("redis-server").toString(),
+                "--port", Integer.toString(port), "--bind", HOST,
+                "--save", "", "--appendonly", "no", "--daemonize", "no"));
+        command.addAll(extraArguments);
+        process = new ProcessBuilder(command)
                 .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
         try {
             awaitPong();
@@ -77,7 +130,6 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
             close();
             throw e;
         }
-        return this;
     }
 
     /** Returns the port the server listens on. */
@@ -92,7 +144,7 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
         return "redis://" + HOST + ":" + port;
     }
 
-    /** Returns the server process's pid; still answers after {@link #close}. */
+    /** Returns the server process's pid (the latest one after a {@link #restart}); still answers after {@link #close}. */
     public long pid() {
         requireStarted();
         return process.pid();
@@ -144,7 +196,7 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
         }
     }
 
-    private static Path findOnPath(String command) {
+    static Path findOnPath(String command) {
         String path = System.getenv().getOrDefault("PATH", "");
         for (String dir : path.split(File.pathSeparator)) {
             try {
@@ -161,10 +213,10 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
     }
 
     /**
-     * Returns a port that was free a moment ago. Another process may take it before the server
+     * Returns a loopback port that was free a moment ago. Another process may take it before the server
      * binds it; the server then exits and {@link #awaitPong} reports its "Address already in use".
      */
-    private static int freeLoopbackPort() throws IOException {
+    public static int freeLoopbackPort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
             return socket.getLocalPort();
         }

@@ -1,0 +1,306 @@
+package dev.spillway.storage.redis;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.URI;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import dev.spillway.config.SpillwayConfig;
+import dev.spillway.key.BlockKey;
+import dev.spillway.metrics.Counter;
+import dev.spillway.metrics.SpillwayMetrics;
+import dev.spillway.storage.StorageBackend;
+import dev.spillway.storage.StorageException;
+import org.redisson.Redisson;
+import org.redisson.api.BatchOptions;
+import org.redisson.api.BatchResult;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.ByteArrayCodec;
+import org.redisson.client.protocol.RedisCommands;
+import org.redisson.command.CommandAsyncExecutor;
+import org.redisson.command.CommandBatchService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The shared remote tier (G4): blocks in Redis, a standalone server, a Sentinel-managed master or a
+ * Redis Cluster, through Redisson.
+ *
+ * <p>Design.
+ * <ul>
+ *   <li><b>One round trip per call.</b> Each operation queues one command per block (EXISTS, GET,
+ *       SET [EX ttl], DEL) in a Redisson batch and sends it pipelined. In a cluster the batch splits
+ *       the commands by key slot and sends one pipeline per master, so a call costs one round trip
+ *       per master it touches.</li>
+ *   <li><b>Binary keys.</b> Keys are {@link RedisBlockKeys} (binary); Redisson's object API would send
+ *       them as UTF-8 strings and mangle them, so every command goes through the command executor's
+ *       {@code byte[]}-key calls with {@link ByteArrayCodec}.</li>
+ *   <li><b>One heap copy per block each way.</b> Redisson's codecs exchange {@code byte[]}: a put copies
+ *       the caller's segment into an array (which also means Netty never reads the caller's memory
+ *       after the future has completed, say by a timeout), and a get decodes each reply into an array
+ *       that is then copied into the caller's segment. With ByteArrayCodec this copy is unavoidable.
+ *       That copy runs on a Redisson thread when the reply arrives, so {@link #get}'s destinations
+ *       must be segments of a shared (or global or automatic) arena, not a confined one.</li>
+ *   <li><b>Failures never reach the request thread.</b> No call blocks or throws for I/O reasons. A
+ *       failed round trip (timeout, refused connection, error reply) completes the future
+ *       exceptionally with a {@link StorageException}, which the tier above counts and treats as a
+ *       miss or a skipped store. After {@value #FAILURE_THRESHOLD} consecutive failures the
+ *       {@link CircuitBreaker} opens: calls then complete <em>normally</em> at once without touching
+ *       the network (exists 0, get all {@link #MISSING}, put and remove dropped), counted in
+ *       {@code spillway_backend_dropped_total}, because on the request path the engine wants misses,
+ *       not a stream of exceptions it would only turn into misses. Every backoff (500 ms, doubling to
+ *       30 s) one call probes Redis; its success closes the circuit, so a restarted Redis is used
+ *       again without reopening the backend.</li>
+ *   <li><b>Fail fast.</b> Connect and response timeouts are the configured remote timeout and
+ *       Redisson retries nothing, so a dead Redis costs one timeout per call until the breaker opens.</li>
+ * </ul>
+ *
+ * <p>Thread-safe.
+ */
+public final class RedisBackend implements StorageBackend {
+
+    /** The backend's name in logs and metric labels. */
+    public static final String NAME = "redis";
+
+    /** Consecutive failed round trips that open the circuit. */
+    static final int FAILURE_THRESHOLD = 3;
+    /** How long the circuit first stays open. */
+    static final long INITIAL_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** The cap of the doubling backoff. */
+    static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+    private static final Logger LOG = LoggerFactory.getLogger(RedisBackend.class);
+
+    private final RedisUrl url;
+    private final RedissonClient client;
+    private final CommandAsyncExecutor commands;
+    private final BatchOptions batchOptions;
+    private final long timeoutMillis;
+    private final OptionalLong ttlSeconds;
+    private final CircuitBreaker breaker;
+    private final Counter droppedExists;
+    private final Counter droppedGet;
+    private final Counter droppedPut;
+    private final Counter droppedRemove;
+    private final Counter trips;
+    private final Set<CompletableFuture<?>> inFlight = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    private RedisBackend(RedisUrl url, RedissonClient client, long timeoutMillis, OptionalLong ttlSeconds,
+                         SpillwayMetrics metrics) {
+        this.url = url;
+        this.client = client;
+        this.commands = ((Redisson) client).getCommandExecutor();
+        this.batchOptions = BatchOptions.defaults()
+                .responseTimeout(timeoutMillis, TimeUnit.MILLISECONDS)
+                .retryAttempts(0);
+        this.timeoutMillis = timeoutMillis;
+        this.ttlSeconds = ttlSeconds;
+        this.breaker = new CircuitBreaker(FAILURE_THRESHOLD, INITIAL_BACKOFF_NANOS, MAX_BACKOFF_NANOS, System::nanoTime);
+        String help = "Blocks answered without the backend while its circuit breaker was open: "
+                + "reads as misses, writes and removals dropped";
+        this.droppedExists = metrics.counter("spillway_backend_dropped_total", help, "backend", NAME, "operation", "exists");
+        this.droppedGet = metrics.counter("spillway_backend_dropped_total", help, "backend", NAME, "operation", "get");
+        this.droppedPut = metrics.counter("spillway_backend_dropped_total", help, "backend", NAME, "operation", "put");
+        this.droppedRemove = metrics.counter("spillway_backend_dropped_total", help, "backend", NAME, "operation", "remove");
+        this.trips = metrics.counter("spillway_backend_breaker_trips_total",
+                "Times the backend's circuit breaker opened after consecutive failures", "backend", NAME);
+    }
+
+    /**
+     * Connects to the Redis named by {@code url} ({@link RedisUrl} lists the forms), with the
+     * remote timeout and TTL of {@code config}.
+     *
+     * @param metrics where the backend's dropped-operation and breaker-trip counters live
+     * @throws IllegalArgumentException when the URL is malformed
+     * @throws StorageException         when Redis cannot be reached or rejects the connection
+     */
+    public static RedisBackend open(URI url, SpillwayConfig config, SpillwayMetrics metrics) {
+        RedisUrl parsed = RedisUrl.parse(url);
+        long timeoutMillis = config.remoteTimeoutMillis();
+        RedissonClient client;
+        try {
+            client = Redisson.create(parsed.toConfig((int) Math.min(Integer.MAX_VALUE, timeoutMillis)));
+        } catch (RuntimeException e) {
+            throw new StorageException(NAME, "open", parsed + ": " + e.getMessage(), e);
+        }
+        return new RedisBackend(parsed, client, timeoutMillis, config.remoteTtlSeconds(), metrics);
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public CompletableFuture<Integer> exists(List<BlockKey> keys) {
+        return submit("exists", keys, droppedExists, () -> 0,
+                (batch, i, key) -> batch.readAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.EXISTS, key),
+                responses -> {
+                    int present = 0;
+                    while (present < responses.size() && Boolean.TRUE.equals(responses.get(present))) {
+                        present++;
+                    }
+                    return present;
+                });
+    }
+
+    @Override
+    public CompletableFuture<Void> put(List<BlockKey> keys, List<MemorySegment> blocks) {
+        requireSameSize(keys, blocks, "blocks");
+        return submit("put", keys, droppedPut, () -> null, (batch, i, key) -> {
+            byte[] value = blocks.get(i).toArray(ValueLayout.JAVA_BYTE);
+            if (ttlSeconds.isPresent()) {
+                batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, key, value, "EX", ttlSeconds.getAsLong());
+            } else {
+                batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, key, value);
+            }
+        }, responses -> null);
+    }
+
+    @Override
+    public CompletableFuture<int[]> get(List<BlockKey> keys, List<MemorySegment> destinations) {
+        requireSameSize(keys, destinations, "destinations");
+        return submit("get", keys, droppedGet, () -> missing(keys.size()),
+                (batch, i, key) -> batch.readAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.GET, key),
+                responses -> {
+                    int[] lengths = missing(keys.size());
+                    for (int i = 0; i < lengths.length; i++) {
+                        if (responses.get(i) instanceof byte[] block && block.length <= destinations.get(i).byteSize()) {
+                            MemorySegment.copy(block, 0, destinations.get(i), ValueLayout.JAVA_BYTE, 0, block.length);
+                            lengths[i] = block.length;
+                        }
+                    }
+                    return lengths;
+                });
+    }
+
+    @Override
+    public CompletableFuture<Void> remove(List<BlockKey> keys) {
+        return submit("remove", keys, droppedRemove, () -> null,
+                (batch, i, key) -> batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.DEL, key),
+                responses -> null);
+    }
+
+    @Override
+    public Optional<Expiry> expiry() {
+        return ttlSeconds.isPresent() ? Optional.of(new Expiry(ttlSeconds.getAsLong())) : Optional.empty();
+    }
+
+    /**
+     * Waits (up to about one remote timeout) for the calls in flight to complete, then shuts the
+     * client down. Calls made after this complete exceptionally.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new))
+                    .get(2 * timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            // Those callers have their StorageException; closing only needed the calls to be over.
+        } catch (TimeoutException e) {
+            LOG.warn("{}: closing with {} calls still in flight after {} ms", url, inFlight.size(), 2 * timeoutMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            client.shutdown(0, timeoutMillis, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RedisBackend[" + url + "]";
+    }
+
+    /**
+     * Runs one batched operation: short-circuits it while the breaker is open, otherwise queues one
+     * command per key, sends the batch, and reports the outcome to the breaker.
+     *
+     * @param whenOpen the result while the circuit is open (misses, or nothing for writes)
+     * @param command  queues the command for one key
+     * @param result   turns the batch's responses, in key order, into the result
+     */
+    private <T> CompletableFuture<T> submit(String operation, List<BlockKey> keys, Counter dropped, Supplier<T> whenOpen,
+                                            BatchCommand command,
+                                            Function<List<?>, T> result) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new StorageException(NAME, operation, url + " is closed", null));
+        }
+        if (keys.isEmpty()) {
+            return CompletableFuture.completedFuture(result.apply(List.of()));
+        }
+        if (!breaker.tryAcquire()) {
+            dropped.add(keys.size());
+            return CompletableFuture.completedFuture(whenOpen.get());
+        }
+        CompletableFuture<? extends List<?>> sent;
+        try {
+            CommandBatchService batch = new CommandBatchService(commands, batchOptions);
+            for (int i = 0; i < keys.size(); i++) {
+                command.queue(batch, i, RedisBlockKeys.encode(keys.get(i)));
+            }
+            sent = batch.executeAsync().toCompletableFuture().thenApply(BatchResult::getResponses);
+        } catch (RuntimeException e) {
+            // Redisson may refuse synchronously (shutting down, no node for a slot): same as a failed trip.
+            sent = CompletableFuture.failedFuture(e);
+        }
+        CompletableFuture<T> future = sent.handle((responses, error) -> {
+            if (error == null) {
+                if (breaker.onSuccess()) {
+                    LOG.info("{}: reachable again, circuit closed", url);
+                }
+                return result.apply(responses);
+            }
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            if (breaker.onFailure()) {
+                trips.increment();
+                LOG.warn("{}: {} consecutive failures, circuit open: reads miss and writes are dropped until a probe "
+                        + "succeeds; last failure: {}", url, FAILURE_THRESHOLD, cause.toString());
+            }
+            throw new StorageException(NAME, operation, url + ": " + cause.getMessage(), cause);
+        });
+        inFlight.add(future);
+        future.whenComplete((value, error) -> inFlight.remove(future));
+        return future;
+    }
+
+    private static int[] missing(int count) {
+        int[] lengths = new int[count];
+        Arrays.fill(lengths, MISSING);
+        return lengths;
+    }
+
+    private static void requireSameSize(List<BlockKey> keys, List<MemorySegment> segments, String what) {
+        if (keys.size() != segments.size()) {
+            throw new IllegalArgumentException(NAME + ": " + keys.size() + " keys and " + segments.size() + " " + what
+                    + ": expected one per key");
+        }
+    }
+
+    /** Queues the command of one key of a call in a batch. */
+    @FunctionalInterface
+    private interface BatchCommand {
+
+        /**
+         * @param index    the key's position in the call's lists
+         * @param redisKey the key's {@link RedisBlockKeys} form
+         */
+        void queue(CommandBatchService batch, int index, byte[] redisKey);
+    }
+}

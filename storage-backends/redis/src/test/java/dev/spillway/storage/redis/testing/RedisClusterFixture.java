@@ -1,0 +1,194 @@
+package dev.spillway.storage.redis.testing;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * A real Redis Cluster of three masters and no replicas on loopback: three {@code redis-server
+ * --cluster-enabled yes} processes ({@link RedisServerFixture}s), joined by {@code redis-cli
+ * --cluster create}, each stopped by its pid on {@link #close}.
+ *
+ * <p>Register it as an extension on a static field, or call {@link #start} and {@link #close}.
+ * {@link #start} returns once every node reports {@code cluster_state:ok}, so all 16384 slots are
+ * served. Not thread-safe: start and close it from one thread.
+ */
+public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
+
+    private static final String HOST = "127.0.0.1";
+    private static final int MASTERS = 3;
+    /** A node's cluster bus listens on its port + 10000, which must be a valid, free port too. */
+    private static final int BUS_PORT_OFFSET = 10_000;
+    private static final long CREATE_TIMEOUT_SECONDS = 30;
+    private static final long READY_TIMEOUT_MILLIS = 20_000;
+
+    private final List<RedisServerFixture> nodes = new ArrayList<>();
+    private Path directory;
+
+    /** Creates a fixture that has not started the cluster yet. */
+    public RedisClusterFixture() {
+    }
+
+    /**
+     * Starts three cluster-enabled servers, assigns them the slots and waits until the cluster is ok.
+     *
+     * @return this fixture
+     * @throws IllegalStateException when a server does not start, {@code redis-cli --cluster create}
+     *                               fails (the message holds its output) or the cluster is not ok
+     *                               within 20 s; every server started is then stopped
+     */
+    public RedisClusterFixture start() throws IOException, InterruptedException {
+        if (directory != null) {
+            throw new IllegalStateException("redis cluster fixture already started in " + directory);
+        }
+        directory = Files.createTempDirectory("redis-cluster-");
+        try {
+            for (int i = 0; i < MASTERS; i++) {
+                int port = clusterPort();
+                RedisServerFixture node = new RedisServerFixture(port, List.of("--cluster-enabled", "yes",
+                        "--cluster-config-file", directory.resolve("nodes-" + port + ".conf").toString()));
+                nodes.add(node);
+                node.start();
+            }
+            createCluster();
+            for (RedisServerFixture node : nodes) {
+                awaitClusterOk(node.port());
+            }
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            close();
+            throw e;
+        }
+        return this;
+    }
+
+    /** Returns the cluster's URL as Spillway's configuration takes it: {@code redis-cluster://127.0.0.1:p1,...}. */
+    public String url() {
+        return "redis-cluster://" + String.join(",", hostPorts());
+    }
+
+    /** Returns each master's address as Redisson takes it: {@code redis://127.0.0.1:port}. */
+    public List<String> nodeAddresses() {
+        return hostPorts().stream().map(hostPort -> "redis://" + hostPort).toList();
+    }
+
+    /** Returns how many keys each master holds ({@code DBSIZE}), in {@link #nodeAddresses} order. */
+    public List<Long> keyCounts() throws IOException, InterruptedException {
+        List<Long> counts = new ArrayList<>();
+        for (RedisServerFixture node : nodes) {
+            counts.add(Long.parseLong(cli(node.port(), "dbsize").strip()));
+        }
+        return counts;
+    }
+
+    /** Stops every node by its pid and deletes the cluster's files. Idempotent. */
+    @Override
+    public void close() {
+        nodes.forEach(RedisServerFixture::close);
+        if (directory != null) {
+            try (Stream<Path> files = Files.walk(directory)) {
+                for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(file);
+                }
+            } catch (IOException e) {
+                // Only the small nodes-*.conf files are left in java.io.tmpdir; the servers are gone.
+            }
+        }
+    }
+
+    /** Starts the cluster before the first test of the class that registers this extension. */
+    @Override
+    public void beforeAll(ExtensionContext context) throws IOException, InterruptedException {
+        start();
+    }
+
+    /** Stops the cluster after the last test of the class that registers this extension. */
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
+    }
+
+    private List<String> hostPorts() {
+        if (nodes.size() != MASTERS) {
+            throw new IllegalStateException("redis cluster fixture not started: call start() or register it with "
+                    + "@RegisterExtension on a static field");
+        }
+        return nodes.stream().map(node -> HOST + ":" + node.port()).toList();
+    }
+
+    /** Returns a free port whose bus port (port + 10000) is a valid port and free as well. */
+    private static int clusterPort() throws IOException {
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int port = RedisServerFixture.freeLoopbackPort();
+            if (port + BUS_PORT_OFFSET <= 65_535 && isFree(port + BUS_PORT_OFFSET)) {
+                return port;
+            }
+        }
+        throw new IllegalStateException("no free loopback port with a free cluster bus port (+10000) in 100 tries");
+    }
+
+    private static boolean isFree(int port) {
+        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getByName(HOST))) {
+            return socket.isBound();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void createCluster() throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(RedisServerFixture.findOnPath("redis-cli").toString(),
+                "--cluster", "create"));
+        command.addAll(hostPorts());
+        command.addAll(List.of("--cluster-replicas", "0", "--cluster-yes"));
+        Path output = directory.resolve("cluster-create.log");
+        Process create = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        if (!create.waitFor(CREATE_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            create.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            throw new IllegalStateException("redis-cli --cluster create did not finish within "
+                    + CREATE_TIMEOUT_SECONDS + " s: " + command + "\n" + Files.readString(output));
+        }
+        if (create.exitValue() != 0) {
+            throw new IllegalStateException("redis-cli --cluster create exited with status " + create.exitValue()
+                    + ": " + command + "\n" + Files.readString(output));
+        }
+    }
+
+    /** Polls CLUSTER INFO with a short, growing backoff: the nodes agree within about a second. */
+    private static void awaitClusterOk(int port) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READY_TIMEOUT_MILLIS);
+        long backoffMillis = 10;
+        String info = cli(port, "cluster", "info");
+        while (!info.contains("cluster_state:ok")) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("redis cluster node on port " + port + " not ok within "
+                        + READY_TIMEOUT_MILLIS + " ms; CLUSTER INFO:\n" + info);
+            }
+            Thread.sleep(backoffMillis);
+            backoffMillis = Math.min(backoffMillis * 2, 200);
+            info = cli(port, "cluster", "info");
+        }
+    }
+
+    /** Runs one redis-cli command against a node and returns its output. */
+    private static String cli(int port, String... arguments) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(RedisServerFixture.findOnPath("redis-cli").toString(),
+                "-h", HOST, "-p", Integer.toString(port)));
+        command.addAll(List.of(arguments));
+        Process cli = new ProcessBuilder(command).redirectErrorStream(true).start();
+        // Replies used here are a few hundred bytes at most, and redis-cli exits once it has printed one.
+        String output = new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        cli.waitFor(5, TimeUnit.SECONDS);
+        return output;
+    }
+}
