@@ -1,5 +1,7 @@
 package dev.spillway;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.LongFunction;
 
@@ -12,8 +14,12 @@ import dev.spillway.layout.KvLayout;
 import dev.spillway.memory.HostArena;
 import dev.spillway.memory.HostRegion;
 import dev.spillway.metrics.SpillwayMetrics;
+import dev.spillway.storage.StorageBackends;
+import dev.spillway.storage.VerifyingBackend;
 import dev.spillway.tier.KvSink;
 import dev.spillway.tier.KvSource;
+import dev.spillway.tier.LowerTier;
+import dev.spillway.tier.Tier;
 import dev.spillway.tier.TieredStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +36,10 @@ import org.slf4j.LoggerFactory;
 public final class SpillwayEngine implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SpillwayEngine.class);
+    /** Bound of every disk tier call the request path waits for: a local disk answers in far less or is broken. */
+    private static final long LOCAL_TIMEOUT_MILLIS = 1_000;
+    /** Chunks that may wait to be written to each lower tier; a burst beyond it is dropped for that tier. */
+    private static final int WRITE_BEHIND_QUEUE_CHUNKS = 4_096;
 
     private final SpillwayConfig config;
     private final KvLayout layout;
@@ -53,6 +63,8 @@ public final class SpillwayEngine implements AutoCloseable {
      * @param layout  the KV layout of the attaching engine; its chunk tokens must equal {@code chunk_size}
      * @param modelId the model's name; part of every chunk's identity
      * @throws IllegalArgumentException when the layout contradicts the configuration, naming both values
+     * @throws IllegalArgumentException when {@code write_policy=write-back}, which this build does not support yet
+     * @throws IllegalStateException naming the setting when the disk or remote tier's backend does not open
      * @throws dev.spillway.config.ConfigException when {@code gpu=cuda} and no CUDA device answers
      */
     public static SpillwayEngine open(SpillwayConfig config, KvLayout layout, String modelId) {
@@ -61,33 +73,72 @@ public final class SpillwayEngine implements AutoCloseable {
                     + ": expected chunk_size=" + config.chunkSize() + " from the configuration");
         }
         if (!config.localCpu()) {
-            throw new IllegalArgumentException("local_cpu=false: expected true; the host tier (G2) is the only tier this "
-                    + "build has, and every transfer stages through it");
+            throw new IllegalArgumentException("local_cpu=false: expected true; every transfer stages through the host "
+                    + "tier (G2), the lower tiers included");
         }
-        config.localDisk().ifPresent(path -> LOG.warn("local_disk={} is set, but this build has no disk tier (G3) yet; "
-                + "chunks stay in host memory only", path));
-        config.remoteUrl().ifPresent(url -> LOG.warn("remote_url is set, but this build has no remote tier (G4) yet; "
-                + "chunks stay in host memory only"));
+        if (!config.writeThrough()) {
+            throw new IllegalArgumentException("write_policy=write-back: not supported yet; expected write-through");
+        }
         SpillwayMetrics metrics = new SpillwayMetrics();
         TokenChunker chunker = new TokenChunker(config.chunkSize(), config.saveUnfullChunk());
         ChunkHasher hasher = new ChunkHasher(chunker, config.namespace(), modelId, layout.fingerprint());
+        List<LowerTier> lowerTiers = openLowerTiers(config, layout, metrics);
         // With a GPU runtime the host tier lives in its page-locked memory, so that transfers copy
         // straight out of a slot; without one, plain host memory does.
-        Optional<GpuRuntime> gpu = GpuRuntimes.select(config).runtime();
+        Optional<GpuRuntime> gpu = Optional.empty();
         TieredStore store;
         try {
+            gpu = GpuRuntimes.select(config).runtime();
             store = TieredStore.create(hasher, layout, config.maxLocalCpuBytes(),
                     gpu.<LongFunction<? extends HostRegion>>map(runtime -> runtime::allocatePinned)
                             .orElse(HostArena::allocate),
-                    config.cachePolicy(), config.prefixAwareEviction(), config.pinTimeoutMillis(), metrics);
+                    config.cachePolicy(), config.prefixAwareEviction(), config.pinTimeoutMillis(), metrics, lowerTiers);
         } catch (RuntimeException | Error e) {
+            lowerTiers.forEach(lower -> lower.backend().close());
             gpu.ifPresent(GpuRuntime::close);
             throw e;
         }
-        LOG.info("spillway engine open: model={}, namespace={}, chunk={} tokens ({} bytes), host tier {} slots, policy {}{}",
-                modelId, config.namespace(), layout.chunkTokens(), layout.chunkBytes(), store.hostTier().capacity(),
-                config.cachePolicy().configName(), config.prefixAwareEviction() ? "+prefix" : "");
+        LOG.info("spillway engine open: model={}, namespace={}, chunk={} tokens ({} bytes), host tier {} slots, policy {}{}, "
+                + "lower tiers {}", modelId, config.namespace(), layout.chunkTokens(), layout.chunkBytes(),
+                store.hostTier().capacity(), config.cachePolicy().configName(), config.prefixAwareEviction() ? "+prefix" : "",
+                lowerTiers.stream().map(lower -> lower.tier().label() + "=" + lower.backend().name()).toList());
         return new SpillwayEngine(config, layout, metrics, gpu, store);
+    }
+
+    /**
+     * Opens the disk tier (G3, {@code local_disk}) and the remote tier (G4, {@code remote_url}) that
+     * the configuration names, each verified against {@code layout}.
+     *
+     * @throws IllegalStateException naming the tier and the cause when a backend does not open; the
+     *                               backends opened before it are closed
+     */
+    private static List<LowerTier> openLowerTiers(SpillwayConfig config, KvLayout layout, SpillwayMetrics metrics) {
+        List<LowerTier> tiers = new ArrayList<>();
+        try {
+            if (config.localDisk().isPresent()) {
+                String path = config.localDisk().get();
+                tiers.add(new LowerTier(Tier.LOCAL, openBackend(path, "local_disk=" + path, config, layout, metrics),
+                        LOCAL_TIMEOUT_MILLIS, config.localDiskAdmitAfter(), WRITE_BEHIND_QUEUE_CHUNKS));
+            }
+            if (config.remoteUrl().isPresent()) {
+                // The URL may hold a password, so only the key is named.
+                tiers.add(new LowerTier(Tier.REMOTE, openBackend(config.remoteUrl().get(), "remote_url", config, layout, metrics),
+                        config.remoteTimeoutMillis(), 1, WRITE_BEHIND_QUEUE_CHUNKS));
+            }
+            return tiers;
+        } catch (RuntimeException | Error e) {
+            tiers.forEach(lower -> lower.backend().close());
+            throw e;
+        }
+    }
+
+    private static VerifyingBackend openBackend(String url, String setting, SpillwayConfig config, KvLayout layout,
+                                                SpillwayMetrics metrics) {
+        try {
+            return new VerifyingBackend(StorageBackends.open(url, config, layout), layout, metrics);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(setting + ": cannot open this tier's storage backend: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -137,7 +188,10 @@ public final class SpillwayEngine implements AutoCloseable {
         return gpu;
     }
 
-    /** Releases all memory and the GPU runtime; every retrieve must have returned. */
+    /**
+     * Writes what is queued for the lower tiers (bounded wait), closes their backends and releases
+     * all memory and the GPU runtime; every retrieve must have returned.
+     */
     @Override
     public void close() {
         try {

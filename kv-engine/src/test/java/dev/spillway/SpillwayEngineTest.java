@@ -73,4 +73,23 @@ class SpillwayEngineTest {
         assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
                 .hasMessageStartingWith("max_local_cpu_size=").hasMessageContaining("expected at least one chunk");
     }
+
+    @Test
+    void shouldRejectTheWriteBackPolicyForNow() {
+        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_WRITE_POLICY", "write-back"));
+        assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("write_policy=write-back: not supported yet; expected write-through");
+    }
+
+    @Test
+    void shouldFailToStartWhenALowerTierHasNoBackend() {
+        // kv-engine's own class path has no storage backend, so the disk tier cannot open.
+        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "0.001",
+                "SPILLWAY_LOCAL_DISK", "/nonexistent/spillway", "SPILLWAY_MAX_LOCAL_DISK_SIZE", "0.001"));
+        assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("local_disk=/nonexistent/spillway: cannot open this tier's storage backend")
+                .hasCauseInstanceOf(IllegalArgumentException.class);
+    }
 }

@@ -37,6 +37,9 @@ public final class ChunkHasher {
     private final TokenChunker chunker;
     private final long seedLo;
     private final long seedHi;
+    private final long namespaceHash;
+    private final long modelHash;
+    private final long layoutFingerprint;
     private final ThreadLocal<Scratch> scratch;
 
     /**
@@ -52,6 +55,9 @@ public final class ChunkHasher {
         long[] seed = seed(namespace, modelId, layoutFingerprint);
         this.seedLo = seed[0];
         this.seedHi = seed[1];
+        this.namespaceHash = hash64(namespace);
+        this.modelHash = hash64(modelId);
+        this.layoutFingerprint = layoutFingerprint;
         int scratchBytes = PREFIX_BYTES + Integer.BYTES * chunker.chunkSize();
         this.scratch = ThreadLocal.withInitial(() -> new Scratch(scratchBytes));
     }
@@ -69,6 +75,14 @@ public final class ChunkHasher {
     /** Returns the high 64 bits of the chain seed {@code h_0}. */
     public long seedHi() {
         return seedHi;
+    }
+
+    /**
+     * Returns the key under which the lower tiers store a chunk this hasher named: this hasher's
+     * namespace, model and layout, with the chunk's chain hash and token count.
+     */
+    public BlockKey blockKey(long chainLo, long chainHi, int tokenCount) {
+        return new BlockKey(namespaceHash, modelHash, layoutFingerprint, chainLo, chainHi, tokenCount);
     }
 
     /**

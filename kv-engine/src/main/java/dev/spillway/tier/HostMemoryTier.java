@@ -135,13 +135,24 @@ final class HostMemoryTier implements MemoryTier {
 
     @Override
     public BlockLease acquire(long lo, long hi, boolean consumePin) {
+        return lease(lo, hi, true, consumePin);
+    }
+
+    @Override
+    public BlockLease peek(long lo, long hi) {
+        return lease(lo, hi, false, false);
+    }
+
+    private BlockLease lease(long lo, long hi, boolean access, boolean consumePin) {
         lock.lock();
         try {
             int slot = find(lo, hi);
             if (slot < 0) {
                 return null;
             }
-            policy.onAccess(slot);
+            if (access) {
+                policy.onAccess(slot);
+            }
             if (consumePin && pins[slot] > 0) {
                 pins[slot]--;
             }

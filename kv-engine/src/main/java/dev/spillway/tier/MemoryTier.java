@@ -50,6 +50,15 @@ public interface MemoryTier extends AutoCloseable {
     BlockLease acquire(long hashLo, long hashHi, boolean consumePin);
 
     /**
+     * Opens a lease on a resident chunk without counting an access for the eviction policy and
+     * without touching its pins: background readers (the write-behind to lower tiers) must not
+     * make a chunk look hot.
+     *
+     * @return the lease, or {@code null} when the chunk is not resident
+     */
+    BlockLease peek(long hashLo, long hashHi);
+
+    /**
      * Stores chunk {@code chunk} of a prompt unless it is resident, evicting by the policy when the
      * tier is full. The chunk before it ({@code chunk - 1}), when resident, is its parent for
      * prefix-aware eviction.

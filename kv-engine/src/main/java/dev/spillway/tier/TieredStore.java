@@ -1,34 +1,74 @@
 package dev.spillway.tier;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.LongFunction;
 
 import dev.spillway.eviction.EvictionPolicy;
 import dev.spillway.eviction.PolicyKind;
+import dev.spillway.key.BlockKey;
 import dev.spillway.key.ChunkHasher;
 import dev.spillway.key.TokenChunker;
+import dev.spillway.layout.BlockFormat;
 import dev.spillway.layout.KvLayout;
 import dev.spillway.memory.BlockLease;
 import dev.spillway.memory.HostRegion;
 import dev.spillway.metrics.Counter;
 import dev.spillway.metrics.SpillwayMetrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Stores, finds and returns the chunks of prompts across the tiers. Today it has one tier, G2;
- * the device, disk and remote tiers join it behind the same three operations.
+ * Stores, finds and returns the chunks of prompts across the tiers: host memory (G2) and, below
+ * it, the lower tiers in order (G3 local disk, then G4 remote), each a verified
+ * {@link dev.spillway.storage.StorageBackend}.
  *
  * <p>Only a contiguous prefix is ever a hit: every walk stops at the first chunk no tier holds,
  * because the engine cannot use KV whose prefix it must compute anyway.
  *
- * <p>Thread-safe. Nothing here blocks on another request or throws on a full tier; the lookup path
- * allocates nothing (each thread reuses one hash buffer).
+ * <h2>Design</h2>
+ * A store writes into G2 only; each lower tier gets the chunks written behind by its own
+ * {@link WriteBehind} worker (write-through), so a store never waits on a disk or the network.
+ *
+ * <p>A lookup walks G2 first and asks the lower tiers only for the chunks after G2's prefix, so the
+ * common all-in-G2 path touches no backend and allocates nothing (each thread reuses one hash
+ * buffer). Past that prefix each chunk may sit in any tier (G3 may hold one chunk and only G4 the
+ * next), so presence is decided per chunk, fastest tier first: a backend answers {@code exists}
+ * with a leading run, which settles the chunks up to and including its first absent one, and it is
+ * asked again, from a later chunk, only when the walk passes that absent chunk through another
+ * tier. Every backend call is bounded by its tier's timeout; a timeout or failure is a miss.
+ *
+ * <p>A retrieve serves each chunk from a G2 lease, or reads its block from G3, else G4, into a
+ * per-thread staging buffer, where the verifying backend checks it; the payload goes to the sink
+ * and is promoted into G2, so that the next lookup hits G2. The first chunk no tier returns ends the
+ * retrieve. Lookups pin only G2 chunks: a lower-tier chunk may be gone by the retrieve, which then
+ * delivers less.
+ *
+ * <p>Thread-safe. Nothing here blocks on another request, throws on a full tier or lets a backend's
+ * failure reach the caller: those become misses and skipped writes, counted in the metrics.
  */
 public final class TieredStore implements AutoCloseable {
 
+    private static final Logger LOG = LoggerFactory.getLogger(TieredStore.class);
+    /** {@link Level#read}'s answer when the backend did not answer in time. */
+    private static final int READ_TIMED_OUT = -2;
+    /** How long {@link #close} waits for the write-behind queues to drain. */
+    private static final long CLOSE_FLUSH_MILLIS = 10_000;
+
     private final ChunkHasher hasher;
+    private final KvLayout layout;
     private final MemoryTier host;
+    private final Level[] levels;
     private final long pinTimeoutNanos;
     private final ThreadLocal<long[][]> hashScratch = ThreadLocal.withInitial(() -> new long[][] {new long[0]});
+    /** Each thread's staging buffer for blocks read from a lower tier; dropped after a read times out. */
+    private final ThreadLocal<MemorySegment> staging;
 
     private final Counter lookups;
     private final Counter requestedTokens;
@@ -37,19 +77,49 @@ public final class TieredStore implements AutoCloseable {
     private final Counter storedChunks;
     private final Counter skippedAfterGap;
 
-    TieredStore(ChunkHasher hasher, MemoryTier host, long pinTimeoutMillis, SpillwayMetrics metrics) {
+    private TieredStore(ChunkHasher hasher, KvLayout layout, MemoryTier host, List<LowerTier> lowerTiers,
+                        long pinTimeoutMillis, SpillwayMetrics metrics) {
         this.hasher = hasher;
+        this.layout = layout;
         this.host = host;
         this.pinTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(pinTimeoutMillis);
+        long blockBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
+        // An automatic arena: a backend completes reads on its own threads, and one that answers
+        // after its timeout may still write into a buffer the reader has given up.
+        this.staging = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(blockBytes, Long.BYTES));
         this.lookups = metrics.counter("spillway_lookup_requests_total", "Lookups of a prompt prefix");
         this.requestedTokens = metrics.counter("spillway_lookup_requested_tokens_total", "Prompt tokens looked up");
-        this.hitTokens = metrics.counter("spillway_lookup_hit_tokens_total", "Prefix tokens a lookup found",
-                "tier", host.tier().label());
-        this.retrievedTokens = metrics.counter("spillway_retrieved_tokens_total", "Tokens copied out to the engine",
-                "tier", host.tier().label());
+        this.hitTokens = hitTokens(metrics, host.tier());
+        this.retrievedTokens = retrievedTokens(metrics, host.tier());
         this.storedChunks = metrics.counter("spillway_store_new_chunks_total", "Chunks a store added to the cache");
         this.skippedAfterGap = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
                 "tier", host.tier().label(), "cause", "after_gap");
+        this.levels = new Level[lowerTiers.size()];
+        try {
+            for (int t = 0; t < levels.length; t++) {
+                LowerTier lower = lowerTiers.get(t);
+                levels[t] = new Level(lower, new WriteBehind(lower, host, hasher, layout, metrics),
+                        hitTokens(metrics, lower.tier()), retrievedTokens(metrics, lower.tier()),
+                        backendErrors(metrics, lower.tier(), "exists"), backendErrors(metrics, lower.tier(), "get"));
+            }
+        } catch (RuntimeException | Error e) {
+            stopWriters();
+            throw e;
+        }
+    }
+
+    private static Counter hitTokens(SpillwayMetrics metrics, Tier tier) {
+        return metrics.counter("spillway_lookup_hit_tokens_total", "Prefix tokens a lookup found", "tier", tier.label());
+    }
+
+    private static Counter retrievedTokens(SpillwayMetrics metrics, Tier tier) {
+        return metrics.counter("spillway_retrieved_tokens_total", "Tokens copied out to the engine", "tier", tier.label());
+    }
+
+    /** Returns the counter of a lower tier's failed or timed-out backend calls of one operation. */
+    static Counter backendErrors(SpillwayMetrics metrics, Tier tier, String operation) {
+        return metrics.counter("spillway_backend_errors_total", "Backend calls of a lower tier that failed or timed out",
+                "tier", tier.label(), "operation", operation);
     }
 
     /**
@@ -68,6 +138,28 @@ public final class TieredStore implements AutoCloseable {
     public static TieredStore create(ChunkHasher hasher, KvLayout layout, long hostBytes,
                                      LongFunction<? extends HostRegion> hostMemory, PolicyKind policy,
                                      boolean prefixAware, long pinTimeoutMillis, SpillwayMetrics metrics) {
+        return create(hasher, layout, hostBytes, hostMemory, policy, prefixAware, pinTimeoutMillis, metrics, List.of());
+    }
+
+    /**
+     * Creates a store as {@link #create(ChunkHasher, KvLayout, long, LongFunction, PolicyKind, boolean, long,
+     * SpillwayMetrics)} does, with lower tiers below host memory. Their blocks are keyed by the
+     * hasher's namespace, model and layout ({@link ChunkHasher#blockKey}).
+     *
+     * @param lowerTiers the lower tiers, fastest first (G3 before G4), each at most once; the store
+     *                   owns their backends once created, the caller still does if this throws
+     * @throws IllegalArgumentException as the other factory does, or when the lower tiers are out of order
+     */
+    public static TieredStore create(ChunkHasher hasher, KvLayout layout, long hostBytes,
+                                     LongFunction<? extends HostRegion> hostMemory, PolicyKind policy,
+                                     boolean prefixAware, long pinTimeoutMillis, SpillwayMetrics metrics,
+                                     List<LowerTier> lowerTiers) {
+        for (int t = 1; t < lowerTiers.size(); t++) {
+            if (lowerTiers.get(t).tier().compareTo(lowerTiers.get(t - 1).tier()) <= 0) {
+                throw new IllegalArgumentException("lower tiers " + lowerTiers.stream().map(l -> l.tier().label()).toList()
+                        + ": expected each at most once, fastest first (G3 before G4)");
+            }
+        }
         TokenChunker chunker = hasher.chunker();
         if (chunker.chunkSize() != layout.chunkTokens()) {
             throw new IllegalArgumentException("chunk_size=" + chunker.chunkSize() + ": expected the layout's chunkTokens="
@@ -81,7 +173,7 @@ public final class TieredStore implements AutoCloseable {
         try {
             MemoryTier host = new HostMemoryTier(region, layout.chunkBytes(), Math.toIntExact(layout.tokenBytes()),
                     capacity -> EvictionPolicy.create(policy, prefixAware, capacity), metrics);
-            return new TieredStore(hasher, host, pinTimeoutMillis, metrics);
+            return new TieredStore(hasher, layout, host, lowerTiers, pinTimeoutMillis, metrics);
         } catch (RuntimeException | Error e) {
             region.close();
             throw e;
@@ -94,11 +186,12 @@ public final class TieredStore implements AutoCloseable {
     }
 
     /**
-     * Stores every chunk of {@code tokens[0, numTokens)} that no tier holds yet. When a chunk finds
-     * no room, the chunks after it are skipped too: without their prefix they could never be hit.
-     * Never blocks on a full tier and never throws because of one.
+     * Stores every chunk of {@code tokens[0, numTokens)} that host memory does not hold yet, and
+     * queues the chunks the lower tiers admit to be written behind. When a chunk finds no room, the
+     * chunks after it are skipped too: without their prefix they could never be hit. Never blocks on
+     * a full tier or a backend and never throws because of one.
      *
-     * @return the number of chunks newly stored
+     * @return the number of chunks newly stored in host memory
      */
     public int store(int[] tokens, int numTokens, KvSource source) {
         TokenChunker chunker = hasher.chunker();
@@ -114,6 +207,9 @@ public final class TieredStore implements AutoCloseable {
             if (outcome == MemoryTier.STORED) {
                 added++;
             }
+            for (Level level : levels) {
+                level.writes.offer(hashes[2 * i], hashes[2 * i + 1], outcome == MemoryTier.STORED);
+            }
         }
         storedChunks.add(added);
         return added;
@@ -121,22 +217,84 @@ public final class TieredStore implements AutoCloseable {
 
     /**
      * Returns how many leading tokens of {@code tokens[0, numTokens)} the tiers hold, in whole
-     * chunks, and pins those chunks until the pin timeout so that a retrieve can follow.
+     * chunks, and pins the host tier's leading chunks until the pin timeout so that a retrieve can
+     * follow.
      */
     public int lookup(int[] tokens, int numTokens) {
         long[] hashes = hashes(tokens, numTokens);
         int chunks = hasher.chunker().chunkCount(numTokens);
         int found = host.lookup(hashes, chunks, System.nanoTime() + pinTimeoutNanos);
         int hit = hasher.chunker().tokensCovered(numTokens, found);
+        hitTokens.add(hit);
+        if (found < chunks && levels.length > 0) {
+            hit += lookupBelow(hashes, numTokens, found);
+        }
         lookups.increment();
         requestedTokens.add(numTokens);
-        hitTokens.add(hit);
         return hit;
     }
 
     /**
+     * Extends a lookup past host memory's prefix: walks the chunks from {@code first} on and counts
+     * the tokens of those some tier holds, up to the first chunk none does (see the class comment).
+     */
+    private int lookupBelow(long[] hashes, int numTokens, int first) {
+        TokenChunker chunker = hasher.chunker();
+        int chunks = chunker.chunkCount(numTokens);
+        List<BlockKey> keys = new ArrayList<>(chunks - first);
+        for (int i = first; i < chunks; i++) {
+            keys.add(hasher.blockKey(hashes[2 * i], hashes[2 * i + 1], chunker.chunkLength(numTokens, i)));
+        }
+        // Per level: the chunks [runStart, runEnd) are present and chunk runEnd is absent, as its
+        // latest exists answer said; a level that failed is a miss for the rest of this lookup.
+        int[] runStart = new int[levels.length];
+        int[] runEnd = new int[levels.length];
+        Arrays.fill(runEnd, -1);
+        boolean[] failed = new boolean[levels.length];
+        int hostTokens = 0;
+        int[] levelTokens = new int[levels.length];
+        int i = first;
+        walk:
+        for (; i < chunks; i++) {
+            int length = chunker.chunkLength(numTokens, i);
+            if (residentInHost(hashes, i)) {
+                hostTokens += length;
+                continue;
+            }
+            for (int t = 0; t < levels.length; t++) {
+                if (!failed[t] && i > runEnd[t]) {
+                    int present = levels[t].exists(keys.subList(i - first, keys.size()));
+                    failed[t] = present < 0;
+                    runStart[t] = i;
+                    runEnd[t] = i + Math.max(present, 0);
+                }
+                if (!failed[t] && i >= runStart[t] && i < runEnd[t]) {
+                    levelTokens[t] += length;
+                    continue walk;
+                }
+            }
+            break;
+        }
+        hitTokens.add(hostTokens);
+        int hit = hostTokens;
+        for (int t = 0; t < levels.length; t++) {
+            levels[t].hitTokens.add(levelTokens[t]);
+            hit += levelTokens[t];
+        }
+        return hit;
+    }
+
+    /** Says whether host memory holds chunk {@code i}, without counting an access or pinning it. */
+    private boolean residentInHost(long[] hashes, int i) {
+        try (BlockLease lease = host.peek(hashes[2 * i], hashes[2 * i + 1])) {
+            return lease != null;
+        }
+    }
+
+    /**
      * Copies the longest held prefix of {@code tokens[0, numTokens)} to {@code sink}, chunk by chunk
-     * in prompt order, and releases the pins a lookup took on those chunks.
+     * in prompt order, and releases the pins a lookup took on those chunks. A chunk read from a lower
+     * tier is promoted into host memory on the way.
      *
      * @return the number of tokens delivered
      */
@@ -144,18 +302,57 @@ public final class TieredStore implements AutoCloseable {
         TokenChunker chunker = hasher.chunker();
         long[] hashes = hashes(tokens, numTokens);
         int chunks = chunker.chunkCount(numTokens);
-        int delivered = 0;
+        int fromHost = 0;
+        int[] fromLevel = levels.length == 0 ? null : new int[levels.length];
         for (int i = 0; i < chunks; i++) {
             try (BlockLease lease = host.acquire(hashes[2 * i], hashes[2 * i + 1], true)) {
-                if (lease == null) {
-                    break;
+                if (lease != null) {
+                    sink.write(i, chunker.chunkStart(i), lease.tokens(), lease.segment());
+                    fromHost += lease.tokens();
+                    continue;
                 }
-                sink.write(i, chunker.chunkStart(i), lease.tokens(), lease.segment());
-                delivered += lease.tokens();
             }
+            int length = chunker.chunkLength(numTokens, i);
+            int level = fromLevel == null ? -1 : retrieveBelow(hashes, i, chunker.chunkStart(i), length, sink);
+            if (level < 0) {
+                break;
+            }
+            fromLevel[level] += length;
         }
-        retrievedTokens.add(delivered);
+        retrievedTokens.add(fromHost);
+        int delivered = fromHost;
+        for (int t = 0; fromLevel != null && t < levels.length; t++) {
+            levels[t].retrievedTokens.add(fromLevel[t]);
+            delivered += fromLevel[t];
+        }
         return delivered;
+    }
+
+    /**
+     * Reads chunk {@code chunk} from the first lower tier that returns it intact, promotes it into
+     * host memory and delivers it.
+     *
+     * @return the index of the level that served it, or -1 when none did
+     */
+    private int retrieveBelow(long[] hashes, int chunk, int startToken, int length, KvSink sink) {
+        BlockKey key = hasher.blockKey(hashes[2 * chunk], hashes[2 * chunk + 1], length);
+        for (int t = 0; t < levels.length; t++) {
+            MemorySegment buffer = staging.get();
+            int read = levels[t].read(key, buffer);
+            if (read == READ_TIMED_OUT) {
+                staging.remove();
+            }
+            if (read < 0) {
+                continue;
+            }
+            MemorySegment payload = BlockFormat.payload(buffer.asSlice(0, read));
+            // A full host tier only loses the promotion; the chunk is still delivered.
+            host.store(hashes, chunk, startToken, length,
+                    (c, s, n, dst) -> MemorySegment.copy(payload, 0, dst, 0, dst.byteSize()));
+            sink.write(chunk, startToken, length, payload);
+            return t;
+        }
+        return -1;
     }
 
     private long[] hashes(int[] tokens, int numTokens) {
@@ -168,9 +365,91 @@ public final class TieredStore implements AutoCloseable {
         return holder[0];
     }
 
-    /** Releases every tier's memory; every lease must be closed first. */
+    /**
+     * Waits until every chunk queued for the lower tiers so far is written, skipped or dropped.
+     *
+     * @param timeoutMillis how long to wait at most
+     * @return whether every queue drained in time
+     * @throws InterruptedException when the waiting thread is interrupted
+     */
+    public boolean flush(long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        boolean drained = true;
+        for (Level level : levels) {
+            drained &= level.writes.flush(deadline);
+        }
+        return drained;
+    }
+
+    /**
+     * Writes what is queued for the lower tiers (waiting at most 10 s), stops their writers, closes
+     * their backends and releases host memory; every lease must be closed first.
+     */
     @Override
     public void close() {
-        host.close();
+        try {
+            if (!flush(CLOSE_FLUSH_MILLIS)) {
+                LOG.warn("closing with chunks still queued for the lower tiers after {} ms; they are not written",
+                        CLOSE_FLUSH_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            try {
+                stopWriters();
+                for (Level level : levels) {
+                    level.lower.backend().close();
+                }
+            } finally {
+                host.close();
+            }
+        }
+    }
+
+    private void stopWriters() {
+        for (Level level : levels) {
+            if (level != null) {
+                level.writes.close();
+            }
+        }
+    }
+
+    /** One lower tier with its writer and counters. */
+    private record Level(LowerTier lower, WriteBehind writes, Counter hitTokens, Counter retrievedTokens,
+                         Counter existsErrors, Counter getErrors) {
+
+        /** Returns how many leading keys the tier holds, or -1 when it failed or did not answer in time. */
+        int exists(List<BlockKey> keys) {
+            try {
+                return lower.backend().exists(keys).get(lower.timeoutMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException | RuntimeException e) {
+                existsErrors.increment();
+                return -1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return -1;
+            }
+        }
+
+        /**
+         * Reads a verified block into {@code buffer}.
+         *
+         * @return its length, {@link dev.spillway.storage.StorageBackend#MISSING} when absent, failed or
+         *         corrupt, or {@link #READ_TIMED_OUT}
+         */
+        int read(BlockKey key, MemorySegment buffer) {
+            try {
+                return lower.backend().get(List.of(key), List.of(buffer)).get(lower.timeoutMillis(), TimeUnit.MILLISECONDS)[0];
+            } catch (TimeoutException e) {
+                getErrors.increment();
+                return READ_TIMED_OUT;
+            } catch (ExecutionException | RuntimeException e) {
+                getErrors.increment();
+                return -1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return -1;
+            }
+        }
     }
 }

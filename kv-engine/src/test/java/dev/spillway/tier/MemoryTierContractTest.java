@@ -116,6 +116,24 @@ abstract class MemoryTierContractTest {
     }
 
     @Test
+    void shouldNotCountAPeekAsAnAccess() {
+        List<long[]> stored = new ArrayList<>();
+        for (int p = 0; p < CAPACITY; p++) {
+            int[] tokens = prompt(1000 * (p + 1), CHUNK);
+            storeAll(tier, tokens);
+            stored.add(hashes(tokens));
+        }
+        try (BlockLease peeked = tier.peek(stored.get(0)[0], stored.get(0)[1])) {
+            assertThat(peeked).isNotNull();
+            assertThat(peeked.tokens()).isEqualTo(CHUNK);
+        }
+        assertThat(tier.peek(1, 2)).as("absent chunk").isNull();
+        int[] newcomer = prompt(99_000, CHUNK);
+        assertThat(storeAll(tier, newcomer)).isEqualTo(1);
+        assertThat(tier.lookup(stored.get(0), 1, 0)).as("peeked chunk is still the least recently used").isZero();
+    }
+
+    @Test
     void shouldNeverEvictLeasedOrPinnedChunksAndReportFullInstead() {
         List<BlockLease> leases = new ArrayList<>();
         int[] pinned = prompt(5000, CHUNK);

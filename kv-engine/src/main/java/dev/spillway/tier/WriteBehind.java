@@ -1,0 +1,210 @@
+package dev.spillway.tier;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.spillway.key.BlockKey;
+import dev.spillway.key.ChunkHasher;
+import dev.spillway.layout.BlockFormat;
+import dev.spillway.layout.KvLayout;
+import dev.spillway.memory.BlockLease;
+import dev.spillway.metrics.Counter;
+import dev.spillway.metrics.SpillwayMetrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes the chunks stored in host memory down to one lower tier in the background (the
+ * write-through policy).
+ *
+ * <h2>Design</h2>
+ * One bounded queue and one daemon worker per lower tier, so that a slow or dead tier never holds
+ * up a request or another tier: a store only offers the chunk's hash, and when the queue is full the
+ * write to this tier is dropped and counted. The worker copies the chunk's bytes out of host memory
+ * only when it gets to the chunk, under a {@link MemoryTier#peek} lease (so writing a chunk down
+ * does not make it look hot to the eviction policy), into a buffer of its own where it encodes the
+ * block; the lease is closed before the backend is called. A chunk evicted meanwhile is skipped: its
+ * KV is gone, and the engine stores it again when it computes it again. A put that fails or times
+ * out is counted and dropped; nothing reaches the request path.
+ *
+ * <p>Admission ({@code admitAfter > 1}): stores are counted per chunk in a direct-mapped table of
+ * {@value #ADMISSION_SLOTS} entries indexed by the chain hash, about 320 KiB whatever the traffic.
+ * An entry remembers the one chunk that used it last, so a collision makes the table forget the
+ * earlier chunk's count, which only delays that chunk's admission; it never admits a chunk early.
+ */
+final class WriteBehind implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WriteBehind.class);
+    private static final int ADMISSION_SLOTS = 1 << 14;
+    private static final long JOIN_MILLIS = 10_000;
+
+    private final LowerTier lower;
+    private final MemoryTier host;
+    private final ChunkHasher hasher;
+    private final KvLayout layout;
+    private final ArrayBlockingQueue<Pending> queue;
+    /** Chunks offered and not yet finished: queued or being written. Guarded by itself for waits. */
+    private final AtomicInteger unfinished = new AtomicInteger();
+    private final long[] admitLo;
+    private final long[] admitHi;
+    private final int[] admitCount;
+    private final Thread worker;
+    /** The worker's encode buffer; replaced after a put times out, since the backend may still read it. */
+    private MemorySegment buffer;
+
+    private final Counter written;
+    private final Counter dropped;
+    private final Counter evicted;
+    private final Counter putErrors;
+
+    WriteBehind(LowerTier lower, MemoryTier host, ChunkHasher hasher, KvLayout layout, SpillwayMetrics metrics) {
+        this.lower = lower;
+        this.host = host;
+        this.hasher = hasher;
+        this.layout = layout;
+        this.queue = new ArrayBlockingQueue<>(lower.queueChunks());
+        boolean counting = lower.admitAfter() > 1;
+        this.admitLo = counting ? new long[ADMISSION_SLOTS] : null;
+        this.admitHi = counting ? new long[ADMISSION_SLOTS] : null;
+        this.admitCount = counting ? new int[ADMISSION_SLOTS] : null;
+        this.buffer = newBuffer();
+        String tier = lower.tier().label();
+        this.written = metrics.counter("spillway_stored_chunks_total", "Chunks written into a tier", "tier", tier);
+        this.dropped = metrics.counter("spillway_write_behind_dropped_total",
+                "Chunks not written to a lower tier because its write-behind queue was full", "tier", tier);
+        this.evicted = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
+                "tier", tier, "cause", "evicted");
+        this.putErrors = TieredStore.backendErrors(metrics, lower.tier(), "put");
+        metrics.gauge(queue::size, "spillway_write_behind_queue_depth", "Chunks waiting to be written to a lower tier",
+                "tier", tier);
+        this.worker = Thread.ofPlatform().daemon().name("spillway-write-behind-" + tier).start(this::run);
+    }
+
+    /**
+     * Queues a chunk that a store found or put in host memory, if this tier admits it now.
+     *
+     * @param newlyStored whether the store put the chunk in host memory ({@code false}: it was there)
+     */
+    void offer(long lo, long hi, boolean newlyStored) {
+        if (lower.admitAfter() == 1 ? !newlyStored : !admit(lo, hi)) {
+            return;
+        }
+        unfinished.incrementAndGet();
+        if (!queue.offer(new Pending(lo, hi))) {
+            dropped.increment();
+            finished();
+        }
+    }
+
+    /** Counts one store of a chunk; true exactly when the count reaches {@code admitAfter}. */
+    private synchronized boolean admit(long lo, long hi) {
+        int slot = (int) lo & (ADMISSION_SLOTS - 1);
+        if (admitLo[slot] != lo || admitHi[slot] != hi) {
+            admitLo[slot] = lo;
+            admitHi[slot] = hi;
+            admitCount[slot] = 0;
+        }
+        if (admitCount[slot] == lower.admitAfter()) {
+            return false;
+        }
+        return ++admitCount[slot] == lower.admitAfter();
+    }
+
+    /**
+     * Waits until every chunk queued so far is written, skipped or dropped.
+     *
+     * @return whether that happened before {@code deadlineNanos} ({@link System#nanoTime()})
+     */
+    boolean flush(long deadlineNanos) throws InterruptedException {
+        synchronized (unfinished) {
+            while (unfinished.get() > 0) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(unfinished, left);
+            }
+            return true;
+        }
+    }
+
+    private void finished() {
+        if (unfinished.decrementAndGet() == 0) {
+            synchronized (unfinished) {
+                unfinished.notifyAll();
+            }
+        }
+    }
+
+    private void run() {
+        while (true) {
+            Pending next;
+            try {
+                next = queue.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                write(next);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                putErrors.increment();
+                LOG.debug("{}: write-behind of one chunk failed", lower.tier().label(), e);
+            } finally {
+                finished();
+            }
+        }
+    }
+
+    private void write(Pending chunk) throws InterruptedException {
+        BlockKey key;
+        MemorySegment block;
+        try (BlockLease lease = host.peek(chunk.lo(), chunk.hi())) {
+            if (lease == null) {
+                evicted.increment();
+                return;
+            }
+            key = hasher.blockKey(chunk.lo(), chunk.hi(), lease.tokens());
+            block = buffer.asSlice(0, BlockFormat.encodedBytes(layout, lease.tokens()));
+            MemorySegment.copy(lease.segment(), 0, block, BlockFormat.HEADER_BYTES, lease.segment().byteSize());
+        }
+        BlockFormat.writeHeader(block, key, layout);
+        try {
+            lower.backend().put(List.of(key), List.of(block)).get(lower.timeoutMillis(), TimeUnit.MILLISECONDS);
+            written.increment();
+        } catch (ExecutionException e) {
+            putErrors.increment();
+            LOG.debug("{}: put of {} failed", lower.tier().label(), key, e.getCause());
+        } catch (TimeoutException e) {
+            putErrors.increment();
+            buffer = newBuffer();
+        }
+    }
+
+    private MemorySegment newBuffer() {
+        // An automatic arena: a buffer given up after a timeout lives while the backend still holds it.
+        return Arena.ofAuto().allocate(BlockFormat.encodedBytes(layout, layout.chunkTokens()), Long.BYTES);
+    }
+
+    /** Stops the worker; what is still queued is not written. Call {@link #flush} first to write it. */
+    @Override
+    public void close() {
+        worker.interrupt();
+        try {
+            worker.join(JOIN_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A chunk waiting to be written, by its chain hash. */
+    private record Pending(long lo, long hi) {
+    }
+}

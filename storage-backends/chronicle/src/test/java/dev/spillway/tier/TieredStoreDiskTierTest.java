@@ -1,0 +1,188 @@
+package dev.spillway.tier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import dev.spillway.SpillwayEngine;
+import dev.spillway.config.SpillwayConfig;
+import dev.spillway.eviction.PolicyKind;
+import dev.spillway.key.ChunkHasher;
+import dev.spillway.key.TokenChunker;
+import dev.spillway.layout.BlockFormat;
+import dev.spillway.layout.DType;
+import dev.spillway.layout.KvLayout;
+import dev.spillway.memory.HostArena;
+import dev.spillway.metrics.SpillwayMetrics;
+import dev.spillway.storage.VerifyingBackend;
+import dev.spillway.storage.chronicle.ChronicleBackend;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The disk tier (G3) under a {@link TieredStore} with a host tier of four slots, on a real
+ * {@link ChronicleBackend}: chunks evicted from host memory are found and returned from disk,
+ * byte for byte, promoted back into host memory, kept across a restart, and a corrupted block ends
+ * a retrieve instead of reaching the engine.
+ */
+class TieredStoreDiskTierTest {
+
+    private static final KvLayout LAYOUT = new KvLayout(2, 1, 8, DType.FP32, 4, 0, 1);
+    private static final long SLOT_BYTES = BlockFormat.encodedBytes(LAYOUT, LAYOUT.chunkTokens());
+    private static final int HOST_SLOTS = 4;
+    private static final long FLUSH_MILLIS = 30_000;
+    private static final String G2_HITS = "spillway_lookup_hit_tokens_total{tier=\"G2\"}";
+    private static final String G3_HITS = "spillway_lookup_hit_tokens_total{tier=\"G3\"}";
+    private static final String G3_RETRIEVED = "spillway_retrieved_tokens_total{tier=\"G3\"}";
+    private static final String G3_STORED = "spillway_stored_chunks_total{tier=\"G3\"}";
+
+    @TempDir
+    Path dir;
+
+    private final SpillwayMetrics metrics = new SpillwayMetrics();
+    private final ChunkHasher hasher = new ChunkHasher(new TokenChunker(4, false), "ns", "model", LAYOUT.fingerprint());
+
+    private TieredStore open(int admitAfter) throws IOException {
+        VerifyingBackend disk = new VerifyingBackend(ChronicleBackend.open(dir, SLOT_BYTES, 256 * SLOT_BYTES, PolicyKind.LRU),
+                LAYOUT, metrics);
+        return TieredStore.create(hasher, LAYOUT, HOST_SLOTS * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
+                false, 30_000, metrics, List.of(new LowerTier(Tier.LOCAL, disk, 10_000, admitAfter, 64)));
+    }
+
+    private static int[] prompt(int first, int length) {
+        int[] tokens = new int[length];
+        for (int i = 0; i < length; i++) {
+            tokens[i] = first + i;
+        }
+        return tokens;
+    }
+
+    /** Retrieves {@code tokens}, checking every chunk's bytes; returns the chunk starts delivered. */
+    private static List<Integer> retrieveChecked(TieredStore store, int[] tokens) {
+        PrefixKv kv = new PrefixKv(tokens);
+        List<Integer> starts = new ArrayList<>();
+        store.retrieve(tokens, tokens.length, (chunk, start, count, src) -> {
+            assertThat(kv.matches(start, count, src)).as("bytes of chunk %d", chunk).isTrue();
+            assertThat(src.byteSize()).isEqualTo(LAYOUT.payloadBytes(count));
+            starts.add(start);
+        });
+        return starts;
+    }
+
+    private static void storeAndFlush(TieredStore store, int[] tokens) throws InterruptedException {
+        store.store(tokens, tokens.length, new PrefixKv(tokens));
+        assertThat(store.flush(FLUSH_MILLIS)).as("write-behind drained").isTrue();
+    }
+
+    @Test
+    void shouldServeChunksEvictedFromHostMemoryFromDiskAndPromoteThem() throws Exception {
+        try (TieredStore store = open(1)) {
+            int[] first = prompt(1, 12);
+            storeAndFlush(store, first);
+            storeAndFlush(store, prompt(500, 12));
+            assertThat(metrics.value(G3_STORED)).isEqualTo(6);
+
+            assertThat(store.lookup(first, 12)).isEqualTo(12);
+            assertThat(metrics.value(G3_HITS)).as("evicted chunks found on disk").isPositive();
+            assertThat(retrieveChecked(store, first)).containsExactly(0, 4, 8);
+            assertThat(metrics.value(G3_RETRIEVED)).isPositive();
+
+            long hostHits = metrics.value(G2_HITS);
+            long diskHits = metrics.value(G3_HITS);
+            assertThat(store.lookup(first, 12)).isEqualTo(12);
+            assertThat(metrics.value(G2_HITS) - hostHits).as("promoted into host memory").isEqualTo(12);
+            assertThat(metrics.value(G3_HITS)).isEqualTo(diskHits);
+        }
+    }
+
+    @Test
+    void shouldFindNothingBelowAChunkNoTierHolds() throws Exception {
+        try (TieredStore store = open(1)) {
+            int[] first = prompt(1, 12);
+            storeAndFlush(store, first);
+            int[] longer = prompt(1, 20);
+            assertThat(store.lookup(longer, 20)).as("the stored prefix only").isEqualTo(12);
+            assertThat(store.lookup(prompt(900, 8), 8)).isZero();
+        }
+    }
+
+    @Test
+    void shouldAdmitAChunkToDiskOnlyAfterItsNthStore() throws Exception {
+        try (TieredStore store = open(2)) {
+            int[] tokens = prompt(1, 12);
+            storeAndFlush(store, tokens);
+            assertThat(metrics.value(G3_STORED)).as("after one store").isZero();
+            storeAndFlush(store, tokens);
+            assertThat(metrics.value(G3_STORED)).as("after two stores").isEqualTo(3);
+            storeAndFlush(store, tokens);
+            assertThat(metrics.value(G3_STORED)).as("admitted once").isEqualTo(3);
+        }
+    }
+
+    @Test
+    void shouldFindChunksOnDiskAfterARestartOfTheEngine() {
+        SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_CHUNK_SIZE", "4", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "0.001",
+                "SPILLWAY_LOCAL_DISK", dir.toString(), "SPILLWAY_MAX_LOCAL_DISK_SIZE", "0.001"));
+        int[] tokens = prompt(7, 14);
+        try (SpillwayEngine engine = SpillwayEngine.open(config, LAYOUT, "model")) {
+            assertThat(engine.store(tokens, 14, new PrefixKv(tokens))).isEqualTo(3);
+        }
+        try (SpillwayEngine engine = SpillwayEngine.open(config, LAYOUT, "model")) {
+            assertThat(engine.lookup(tokens, 14)).isEqualTo(12);
+            assertThat(engine.metrics().value(G3_HITS)).isEqualTo(12);
+            PrefixKv kv = new PrefixKv(tokens);
+            List<Integer> starts = new ArrayList<>();
+            assertThat(engine.retrieve(tokens, 14, (chunk, start, count, src) -> {
+                assertThat(kv.matches(start, count, src)).as("bytes of chunk %d", chunk).isTrue();
+                starts.add(start);
+            })).isEqualTo(12);
+            assertThat(starts).containsExactly(0, 4, 8);
+            assertThat(engine.metrics().value(G3_RETRIEVED)).isEqualTo(12);
+        }
+    }
+
+    @Test
+    void shouldStopARetrieveBeforeACorruptedBlock() throws Exception {
+        int[] tokens = prompt(1, 12);
+        try (TieredStore store = open(1)) {
+            storeAndFlush(store, tokens);
+        }
+        long[] hashes = new long[6];
+        hasher.hashChunks(tokens, 12, hashes);
+        corruptPayload(dir.resolve(ChronicleBackend.SLAB_FILE), hasher.blockKey(hashes[2], hashes[3], 4).toBytes());
+
+        try (TieredStore store = open(1)) {
+            assertThat(store.lookup(tokens, 12)).as("exists does not read blocks").isEqualTo(12);
+            assertThat(retrieveChecked(store, tokens)).as("chunk 0 only").containsExactly(0);
+            assertThat(metrics.value("spillway_checksum_failures_total{backend=\"chronicle\"}")).isEqualTo(1);
+            assertThat(store.lookup(tokens, 12)).as("the bad copy is gone").isEqualTo(4);
+        }
+    }
+
+    /** Flips one payload byte of the block whose header holds {@code key}, found by scanning the slab. */
+    private static void corruptPayload(Path slab, byte[] key) throws IOException {
+        byte[] bytes = Files.readAllBytes(slab);
+        int keyOffset = 16;
+        for (int at = keyOffset; at + key.length <= bytes.length; at++) {
+            if (ByteBuffer.wrap(bytes, at - keyOffset, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() == BlockFormat.MAGIC
+                    && Arrays.equals(bytes, at, at + key.length, key, 0, key.length)) {
+                int target = at - keyOffset + BlockFormat.HEADER_BYTES + 10;
+                try (FileChannel channel = FileChannel.open(slab, StandardOpenOption.WRITE)) {
+                    channel.write(ByteBuffer.wrap(new byte[] {(byte) ~bytes[target]}), target);
+                }
+                return;
+            }
+        }
+        throw new AssertionError("block not found in " + slab);
+    }
+}

@@ -1,0 +1,113 @@
+package dev.spillway.tier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import dev.spillway.config.SpillwayConfig;
+import dev.spillway.eviction.PolicyKind;
+import dev.spillway.key.ChunkHasher;
+import dev.spillway.key.TokenChunker;
+import dev.spillway.layout.DType;
+import dev.spillway.layout.KvLayout;
+import dev.spillway.memory.HostArena;
+import dev.spillway.metrics.SpillwayMetrics;
+import dev.spillway.storage.VerifyingBackend;
+import dev.spillway.storage.redis.RedisBackend;
+import dev.spillway.storage.redis.testing.RedisServerFixture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The remote tier (G4) under a {@link TieredStore} with a host tier of four slots, on a real
+ * {@code redis-server}: chunks evicted from host memory come back from Redis byte for byte, and a
+ * killed Redis turns lookups and retrieves into misses and writes into counted failures, never an
+ * exception.
+ */
+class TieredStoreRemoteTierTest {
+
+    private static final KvLayout LAYOUT = new KvLayout(2, 1, 8, DType.FP32, 4, 0, 1);
+    private static final int HOST_SLOTS = 4;
+    private static final long TIMEOUT_MILLIS = 300;
+    private static final long FLUSH_MILLIS = 30_000;
+    private static final String G2_HITS = "spillway_lookup_hit_tokens_total{tier=\"G2\"}";
+    private static final String G4_HITS = "spillway_lookup_hit_tokens_total{tier=\"G4\"}";
+
+    private final SpillwayMetrics metrics = new SpillwayMetrics();
+    private final ChunkHasher hasher = new ChunkHasher(new TokenChunker(4, false), "ns", "model", LAYOUT.fingerprint());
+
+    private TieredStore open(RedisServerFixture redis) {
+        SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_CHUNK_SIZE", "4", "SPILLWAY_REMOTE_URL", redis.address(),
+                "SPILLWAY_REMOTE_TIMEOUT_MS", Long.toString(TIMEOUT_MILLIS)));
+        VerifyingBackend remote = new VerifyingBackend(RedisBackend.open(URI.create(redis.address()), config, metrics),
+                LAYOUT, metrics);
+        return TieredStore.create(hasher, LAYOUT, HOST_SLOTS * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
+                false, 30_000, metrics, List.of(new LowerTier(Tier.REMOTE, remote, TIMEOUT_MILLIS, 1, 64)));
+    }
+
+    private static int[] prompt(int first, int length) {
+        int[] tokens = new int[length];
+        for (int i = 0; i < length; i++) {
+            tokens[i] = first + i;
+        }
+        return tokens;
+    }
+
+    private static void storeAndFlush(TieredStore store, int[] tokens) throws InterruptedException {
+        store.store(tokens, tokens.length, new PrefixKv(tokens));
+        assertThat(store.flush(FLUSH_MILLIS)).as("write-behind drained").isTrue();
+    }
+
+    /** Retrieves {@code tokens}, checking every chunk's bytes; returns the chunk starts delivered. */
+    private static List<Integer> retrieveChecked(TieredStore store, int[] tokens) {
+        PrefixKv kv = new PrefixKv(tokens);
+        List<Integer> starts = new ArrayList<>();
+        store.retrieve(tokens, tokens.length, (chunk, start, count, src) -> {
+            assertThat(kv.matches(start, count, src)).as("bytes of chunk %d", chunk).isTrue();
+            starts.add(start);
+        });
+        return starts;
+    }
+
+    @Test
+    void shouldServeChunksEvictedFromHostMemoryFromRedis() throws Exception {
+        try (RedisServerFixture redis = new RedisServerFixture().start(); TieredStore store = open(redis)) {
+            int[] first = prompt(1, 12);
+            storeAndFlush(store, first);
+            storeAndFlush(store, prompt(500, 12));
+            assertThat(metrics.value("spillway_stored_chunks_total{tier=\"G4\"}")).isEqualTo(6);
+
+            assertThat(store.lookup(first, 12)).isEqualTo(12);
+            assertThat(metrics.value(G4_HITS)).as("evicted chunks found in Redis").isPositive();
+            assertThat(retrieveChecked(store, first)).containsExactly(0, 4, 8);
+            assertThat(metrics.value("spillway_retrieved_tokens_total{tier=\"G4\"}")).isPositive();
+
+            long hostHits = metrics.value(G2_HITS);
+            assertThat(store.lookup(first, 12)).isEqualTo(12);
+            assertThat(metrics.value(G2_HITS) - hostHits).as("promoted into host memory").isEqualTo(12);
+        }
+    }
+
+    @Test
+    void shouldTurnAKilledRedisIntoMissesAndCountedWrites() throws Exception {
+        try (RedisServerFixture redis = new RedisServerFixture().start(); TieredStore store = open(redis)) {
+            int[] evicted = prompt(1, 12);
+            int[] resident = prompt(500, 12);
+            storeAndFlush(store, evicted);
+            storeAndFlush(store, resident);
+
+            redis.kill();
+            assertThat(store.lookup(evicted, 12)).as("chunk 0 is only in the dead tier").isZero();
+            assertThat(retrieveChecked(store, evicted)).isEmpty();
+            assertThat(store.lookup(resident, 12)).as("host memory still serves").isEqualTo(12);
+            assertThat(retrieveChecked(store, resident)).containsExactly(0, 4, 8);
+
+            storeAndFlush(store, prompt(900, 12));
+            long failedWrites = metrics.value("spillway_backend_errors_total{tier=\"G4\",operation=\"put\"}")
+                    + metrics.value("spillway_backend_dropped_total{backend=\"redis\",operation=\"put\"}");
+            assertThat(failedWrites).as("each new chunk's write failed or was dropped").isEqualTo(3);
+        }
+    }
+}
