@@ -135,7 +135,7 @@ public final class SpillwayEngine implements AutoCloseable {
     private static VerifyingBackend openBackend(String url, String setting, SpillwayConfig config, KvLayout layout,
                                                 SpillwayMetrics metrics) {
         try {
-            return new VerifyingBackend(StorageBackends.open(url, config, layout), layout, metrics);
+            return new VerifyingBackend(StorageBackends.open(url, config, layout, metrics), layout, metrics);
         } catch (RuntimeException e) {
             throw new IllegalStateException(setting + ": cannot open this tier's storage backend: " + e.getMessage(), e);
         }

@@ -22,6 +22,7 @@ import dev.spillway.key.BlockKey;
 import dev.spillway.layout.BlockFormat;
 import dev.spillway.layout.DType;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageBackends;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -74,7 +75,7 @@ public class DiskTierBenchmark {
         double gib = (double) (BLOCKS + 4) * blockBytes / (1L << 30);
         SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_LOCAL_DISK", directory.resolve("g3").toString(),
                 "SPILLWAY_MAX_LOCAL_DISK_SIZE", Double.toString(gib)));
-        backend = StorageBackends.open(directory.resolve("g3").toString(), config, LAYOUT);
+        backend = StorageBackends.open(directory.resolve("g3").toString(), config, LAYOUT, new SpillwayMetrics());
         raw = FileChannel.open(directory.resolve("raw.bin"), StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         SplittableRandom random = new SplittableRandom(3);

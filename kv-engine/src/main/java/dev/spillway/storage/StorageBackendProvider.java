@@ -5,6 +5,7 @@ import java.util.Set;
 
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.metrics.SpillwayMetrics;
 
 /**
  * Opens one kind of {@link StorageBackend}; found with {@link java.util.ServiceLoader} so that the
@@ -22,7 +23,8 @@ public interface StorageBackendProvider {
      * @param config the validated configuration (sizes, timeouts, TTLs)
      * @param layout the layout of the blocks it will store, which bounds their size (a disk tier
      *               sizes its slots by it)
+     * @param metrics the engine's registry, for what the backend counts itself (a breaker's trips)
      * @throws StorageException when the backend cannot be opened, naming the URL and why
      */
-    StorageBackend open(URI url, SpillwayConfig config, KvLayout layout);
+    StorageBackend open(URI url, SpillwayConfig config, KvLayout layout, SpillwayMetrics metrics);
 }

@@ -11,6 +11,7 @@ import java.util.TreeSet;
 
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.metrics.SpillwayMetrics;
 
 /** Finds the provider of a backend URL's scheme and opens it. */
 public final class StorageBackends {
@@ -24,16 +25,19 @@ public final class StorageBackends {
      *
      * @throws IllegalArgumentException naming the URL when it does not parse or no provider on the
      *                                  class path serves its scheme (listing those that are)
+     * @param metrics the registry the backend and its {@link MeteredBackend} wrapper count into
+     * @return the backend, wrapped so that every operation is counted
      * @throws StorageException         when the provider cannot open it
      */
-    public static StorageBackend open(String url, SpillwayConfig config, KvLayout layout) {
+    public static StorageBackend open(String url, SpillwayConfig config, KvLayout layout,
+                                      SpillwayMetrics metrics) {
         URI uri = toUri(url);
         String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
         List<StorageBackendProvider> providers = new ArrayList<>();
         ServiceLoader.load(StorageBackendProvider.class).forEach(providers::add);
         for (StorageBackendProvider provider : providers) {
             if (provider.schemes().contains(scheme)) {
-                return provider.open(uri, config, layout);
+                return new MeteredBackend(provider.open(uri, config, layout, metrics), metrics);
             }
         }
         TreeSet<String> known = new TreeSet<>();

@@ -118,7 +118,7 @@ public final class TieredStore implements AutoCloseable {
 
     /** Returns the counter of a lower tier's failed or timed-out backend calls of one operation. */
     static Counter backendErrors(SpillwayMetrics metrics, Tier tier, String operation) {
-        return metrics.counter("spillway_backend_errors_total", "Backend calls of a lower tier that failed or timed out",
+        return metrics.counter("spillway_tier_errors_total", "Calls of a lower tier that failed or timed out",
                 "tier", tier.label(), "operation", operation);
     }
 

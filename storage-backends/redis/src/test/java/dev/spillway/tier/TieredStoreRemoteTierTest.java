@@ -105,7 +105,7 @@ class TieredStoreRemoteTierTest {
             assertThat(retrieveChecked(store, resident)).containsExactly(0, 4, 8);
 
             storeAndFlush(store, prompt(900, 12));
-            long failedWrites = metrics.value("spillway_backend_errors_total{tier=\"G4\",operation=\"put\"}")
+            long failedWrites = metrics.value("spillway_tier_errors_total{tier=\"G4\",operation=\"put\"}")
                     + metrics.value("spillway_backend_dropped_total{backend=\"redis\",operation=\"put\"}");
             assertThat(failedWrites).as("each new chunk's write failed or was dropped").isEqualTo(3);
         }

@@ -8,6 +8,7 @@ import java.util.Set;
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.layout.BlockFormat;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageBackendProvider;
 import dev.spillway.storage.StorageException;
@@ -31,7 +32,7 @@ public final class ChronicleBackendProvider implements StorageBackendProvider {
      * parent, which a backend is never told.
      */
     @Override
-    public StorageBackend open(URI url, SpillwayConfig config, KvLayout layout) {
+    public StorageBackend open(URI url, SpillwayConfig config, KvLayout layout, SpillwayMetrics metrics) {
         try {
             Path directory = Path.of(url);
             long slotBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());

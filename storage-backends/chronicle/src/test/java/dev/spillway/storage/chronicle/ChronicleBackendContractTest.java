@@ -9,9 +9,9 @@ import java.util.Map;
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.key.BlockKey;
 import dev.spillway.layout.BlockFormat;
+import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageBackendContractTest;
-import dev.spillway.storage.StorageBackends;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The storage contract, run against the disk tier on real files, opened by URL through its provider. */
@@ -25,7 +25,9 @@ class ChronicleBackendContractTest extends StorageBackendContractTest {
         SpillwayConfig config = SpillwayConfig.load(Map.of(
                 "SPILLWAY_LOCAL_DISK", dir.toString(),
                 "SPILLWAY_MAX_LOCAL_DISK_SIZE", "0.001"));
-        return StorageBackends.open(dir.toUri().toString(), config, LAYOUT);
+        // The provider itself, not StorageBackends.open, so that the raw backend is under test (the
+        // class path lookup and the metering wrapper are MeteredBackendTest's).
+        return new ChronicleBackendProvider().open(dir.toUri(), config, LAYOUT, new SpillwayMetrics());
     }
 
     @Override

@@ -25,12 +25,11 @@ public final class RedisBackendProvider implements StorageBackendProvider {
     }
 
     /**
-     * Opens a Redis backend. Redis stores bytes whatever their layout, so {@code layout} is not
-     * needed. The SPI carries no metrics registry, so the backend's counters go to a registry of
-     * its own; callers that export metrics use {@link RedisBackend#open} with theirs.
+     * Opens a Redis backend whose breaker and drop counters go to {@code metrics}. Redis stores
+     * bytes whatever their layout, so {@code layout} is not needed.
      */
     @Override
-    public StorageBackend open(URI url, SpillwayConfig config, KvLayout layout) {
-        return RedisBackend.open(url, config, new SpillwayMetrics());
+    public StorageBackend open(URI url, SpillwayConfig config, KvLayout layout, SpillwayMetrics metrics) {
+        return RedisBackend.open(url, config, metrics);
     }
 }

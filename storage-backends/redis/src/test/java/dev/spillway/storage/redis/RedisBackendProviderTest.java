@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import dev.spillway.key.BlockKey;
 import dev.spillway.layout.DType;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageBackends;
 import dev.spillway.storage.redis.testing.RawRedis;
@@ -31,7 +32,7 @@ class RedisBackendProviderTest {
         BlockKey key = new BlockKey(1, 2, LAYOUT.fingerprint(), 3, 4, 64);
 
         try (StorageBackend backend = StorageBackends.open(REDIS.address(),
-                     RemoteConfigs.remote(REDIS.address(), "SPILLWAY_REMOTE_TTL_SECONDS", "600"), LAYOUT);
+                     RemoteConfigs.remote(REDIS.address(), "SPILLWAY_REMOTE_TTL_SECONDS", "600"), LAYOUT, new SpillwayMetrics());
              RawRedis raw = RawRedis.single(REDIS.address());
              Arena arena = Arena.ofShared()) {
             assertThat(backend.name()).isEqualTo("redis");
@@ -45,7 +46,8 @@ class RedisBackendProviderTest {
     @Test
     void shouldStoreWithoutExpiryWhenNoTtlIsConfigured() throws Exception {
         BlockKey key = new BlockKey(1, 2, LAYOUT.fingerprint(), 5, 6, 64);
-        try (StorageBackend backend = StorageBackends.open(REDIS.address(), RemoteConfigs.remote(REDIS.address()), LAYOUT);
+        try (StorageBackend backend = StorageBackends.open(REDIS.address(), RemoteConfigs.remote(REDIS.address()), LAYOUT,
+                new SpillwayMetrics());
              RawRedis raw = RawRedis.single(REDIS.address());
              Arena arena = Arena.ofShared()) {
             MemorySegment block = arena.allocate(128);
