@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.LongFunction;
 
+import dev.spillway.config.ConfigKey;
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.gpu.GpuRuntime;
 import dev.spillway.gpu.GpuRuntimes;
@@ -71,6 +72,10 @@ public final class SpillwayEngine implements AutoCloseable {
         if (layout.chunkTokens() != config.chunkSize()) {
             throw new IllegalArgumentException("KvLayout.chunkTokens=" + layout.chunkTokens()
                     + ": expected chunk_size=" + config.chunkSize() + " from the configuration");
+        }
+        if (config.gpuCacheBytes() > 0) {
+            throw new IllegalArgumentException("gpu_cache_size=" + config.entry(ConfigKey.GPU_CACHE_SIZE).value()
+                    + ": expected 0; the device tier (G1) is not in this build yet");
         }
         if (!config.localCpu()) {
             throw new IllegalArgumentException("local_cpu=false: expected true; every transfer stages through the host "

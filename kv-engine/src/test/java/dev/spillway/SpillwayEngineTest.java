@@ -61,6 +61,13 @@ class SpillwayEngineTest {
     }
 
     @Test
+    void shouldRefuseADeviceTierThisBuildDoesNotHave() {
+        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_GPU_CACHE_SIZE", "0.5"));
+        assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
+                .hasMessage("gpu_cache_size=0.5: expected 0; the device tier (G1) is not in this build yet");
+    }
+
+    @Test
     void shouldRejectALayoutWhoseChunkIsNotTheConfiguredOne() {
         SpillwayConfig config = config(Map.of());
         assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
