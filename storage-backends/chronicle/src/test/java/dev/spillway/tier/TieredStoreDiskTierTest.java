@@ -56,7 +56,7 @@ class TieredStoreDiskTierTest {
         VerifyingBackend disk = new VerifyingBackend(ChronicleBackend.open(dir, SLOT_BYTES, 256 * SLOT_BYTES, PolicyKind.LRU),
                 LAYOUT, metrics);
         return TieredStore.create(hasher, LAYOUT, HOST_SLOTS * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
-                false, 30_000, metrics, List.of(new LowerTier(Tier.LOCAL, disk, 10_000, admitAfter, 64)));
+                false, 30_000, metrics, List.of(new LowerTier(Tier.LOCAL, disk, 10_000, admitAfter, 64)), WritePolicy.WRITE_THROUGH);
     }
 
     private static int[] prompt(int first, int length) {

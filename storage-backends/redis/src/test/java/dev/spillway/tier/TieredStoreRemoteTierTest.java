@@ -44,7 +44,7 @@ class TieredStoreRemoteTierTest {
         VerifyingBackend remote = new VerifyingBackend(RedisBackend.open(URI.create(redis.address()), config, metrics),
                 LAYOUT, metrics);
         return TieredStore.create(hasher, LAYOUT, HOST_SLOTS * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
-                false, 30_000, metrics, List.of(new LowerTier(Tier.REMOTE, remote, TIMEOUT_MILLIS, 1, 64)));
+                false, 30_000, metrics, List.of(new LowerTier(Tier.REMOTE, remote, TIMEOUT_MILLIS, 1, 64)), WritePolicy.WRITE_THROUGH);
     }
 
     private static int[] prompt(int first, int length) {
