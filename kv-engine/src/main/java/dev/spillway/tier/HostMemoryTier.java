@@ -317,8 +317,10 @@ final class HostMemoryTier implements MemoryTier {
         index.remove(hashLo[v]);
         evicted.increment();
         if (drainListener != null) {
-            drainListener.evicted(hashLo[v], hashHi[v], pool.lease(v, tokens[v], (long) tokens[v] * payloadBytesPerToken));
-            if (pool.leases(v) > 0) {
+            // The listener's answer, not the lease count, decides: a worker may already have copied
+            // the victim and closed its lease, and the store's outcome should not hang on that race.
+            BlockLease lease = pool.lease(v, tokens[v], (long) tokens[v] * payloadBytesPerToken);
+            if (drainListener.evicted(hashLo[v], hashHi[v], lease)) {
                 draining[(drainingHead + drainingCount) % draining.length] = v;
                 drainingCount++;
                 return DRAIN_STARTED;
@@ -369,10 +371,12 @@ final class HostMemoryTier implements MemoryTier {
          * Called under the tier's lock with a victim that is already out of the index and the
          * policy; must neither copy its bytes nor block. The listener owns {@code lease}: it keeps
          * it, or takes more with {@link BlockLease#retain}, until the bytes are copied, and closes
-         * each one. The slot is reused once all of them are closed, at once if none is kept.
+         * each one. The slot is reused once all of them are closed.
          *
          * @param lease a lease on the victim's slot, carrying its token count
+         * @return whether any lease on the slot was handed on ({@code false}: all are closed and the
+         *         evicting store may reuse the slot at once)
          */
-        void evicted(long hashLo, long hashHi, BlockLease lease);
+        boolean evicted(long hashLo, long hashHi, BlockLease lease);
     }
 }

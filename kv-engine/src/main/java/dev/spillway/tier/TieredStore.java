@@ -120,13 +120,17 @@ public final class TieredStore implements AutoCloseable {
     /**
      * Hands a chunk host memory evicts to every lower tier's writer, each with a lease of its own;
      * runs under host memory's lock, so it only queues.
+     *
+     * @return whether any writer queued it
      */
-    private static void drain(Level[] levels, long lo, long hi, BlockLease lease) {
+    private static boolean drain(Level[] levels, long lo, long hi, BlockLease lease) {
+        boolean queued = false;
         try (lease) {
             for (Level level : levels) {
-                level.writes.offerEvicted(lo, hi, lease.retain());
+                queued |= level.writes.offerEvicted(lo, hi, lease.retain());
             }
         }
+        return queued;
     }
 
     private static Counter hitTokens(SpillwayMetrics metrics, Tier tier) {

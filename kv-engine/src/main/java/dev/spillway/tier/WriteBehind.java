@@ -118,11 +118,14 @@ final class WriteBehind implements AutoCloseable {
      *
      * @param drained a lease on the chunk's draining slot, owned from now on: closed once the bytes
      *                are copied, or at once when the chunk is not queued
+     * @return whether the chunk was queued
      */
-    void offerEvicted(long lo, long hi, BlockLease drained) {
-        if (!admitted(lo, hi) || !enqueue(new Pending(lo, hi, drained))) {
-            drained.close();
+    boolean offerEvicted(long lo, long hi, BlockLease drained) {
+        if (admitted(lo, hi) && enqueue(new Pending(lo, hi, drained))) {
+            return true;
         }
+        drained.close();
+        return false;
     }
 
     /** Queues a chunk, or counts it dropped when the queue is full; returns whether it was queued. */
