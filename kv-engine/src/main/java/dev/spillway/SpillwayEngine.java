@@ -22,6 +22,7 @@ import dev.spillway.tier.KvSource;
 import dev.spillway.tier.LowerTier;
 import dev.spillway.tier.Tier;
 import dev.spillway.tier.TieredStore;
+import dev.spillway.tier.WritePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,7 +65,6 @@ public final class SpillwayEngine implements AutoCloseable {
      * @param layout  the KV layout of the attaching engine; its chunk tokens must equal {@code chunk_size}
      * @param modelId the model's name; part of every chunk's identity
      * @throws IllegalArgumentException when the layout contradicts the configuration, naming both values
-     * @throws IllegalArgumentException when {@code write_policy=write-back}, which this build does not support yet
      * @throws IllegalStateException naming the setting when the disk or remote tier's backend does not open
      * @throws dev.spillway.config.ConfigException when {@code gpu=cuda} and no CUDA device answers
      */
@@ -81,13 +81,11 @@ public final class SpillwayEngine implements AutoCloseable {
             throw new IllegalArgumentException("local_cpu=false: expected true; every transfer stages through the host "
                     + "tier (G2), the lower tiers included");
         }
-        if (!config.writeThrough()) {
-            throw new IllegalArgumentException("write_policy=write-back: not supported yet; expected write-through");
-        }
         SpillwayMetrics metrics = new SpillwayMetrics();
         TokenChunker chunker = new TokenChunker(config.chunkSize(), config.saveUnfullChunk());
         ChunkHasher hasher = new ChunkHasher(chunker, config.namespace(), modelId, layout.fingerprint());
         List<LowerTier> lowerTiers = openLowerTiers(config, layout, metrics);
+        WritePolicy writePolicy = config.writeThrough() ? WritePolicy.WRITE_THROUGH : WritePolicy.WRITE_BACK;
         // With a GPU runtime the host tier lives in its page-locked memory, so that transfers copy
         // straight out of a slot; without one, plain host memory does.
         Optional<GpuRuntime> gpu = Optional.empty();
@@ -97,16 +95,18 @@ public final class SpillwayEngine implements AutoCloseable {
             store = TieredStore.create(hasher, layout, config.maxLocalCpuBytes(),
                     gpu.<LongFunction<? extends HostRegion>>map(runtime -> runtime::allocatePinned)
                             .orElse(HostArena::allocate),
-                    config.cachePolicy(), config.prefixAwareEviction(), config.pinTimeoutMillis(), metrics, lowerTiers);
+                    config.cachePolicy(), config.prefixAwareEviction(), config.pinTimeoutMillis(), metrics, lowerTiers,
+                    writePolicy);
         } catch (RuntimeException | Error e) {
             lowerTiers.forEach(lower -> lower.backend().close());
             gpu.ifPresent(GpuRuntime::close);
             throw e;
         }
         LOG.info("spillway engine open: model={}, namespace={}, chunk={} tokens ({} bytes), host tier {} slots, policy {}{}, "
-                + "lower tiers {}", modelId, config.namespace(), layout.chunkTokens(), layout.chunkBytes(),
+                + "lower tiers {} ({})", modelId, config.namespace(), layout.chunkTokens(), layout.chunkBytes(),
                 store.hostTier().capacity(), config.cachePolicy().configName(), config.prefixAwareEviction() ? "+prefix" : "",
-                lowerTiers.stream().map(lower -> lower.tier().label() + "=" + lower.backend().name()).toList());
+                lowerTiers.stream().map(lower -> lower.tier().label() + "=" + lower.backend().name()).toList(),
+                writePolicy);
         return new SpillwayEngine(config, layout, metrics, gpu, store);
     }
 

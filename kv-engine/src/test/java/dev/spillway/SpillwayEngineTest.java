@@ -82,11 +82,18 @@ class SpillwayEngineTest {
     }
 
     @Test
-    void shouldRejectTheWriteBackPolicyForNow() {
-        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_WRITE_POLICY", "write-back"));
-        assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("write_policy=write-back: not supported yet; expected write-through");
+    void shouldServeFromHostMemoryUnderTheWriteBackPolicy() {
+        // Without a lower tier, write-back evicts as write-through does: nothing to drain into.
+        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "0.001",
+                "SPILLWAY_WRITE_POLICY", "write-back"));
+        try (SpillwayEngine engine = SpillwayEngine.open(config, LAYOUT, "tiny")) {
+            int[] tokens = prompt(32, 5);
+            PrefixKv kv = new PrefixKv(tokens);
+            assertThat(engine.store(tokens, 32, kv)).isEqualTo(2);
+            assertThat(engine.lookup(tokens, 32)).isEqualTo(32);
+            assertThat(engine.retrieve(tokens, 32, (chunk, start, count, src) ->
+                    assertThat(kv.matches(start, count, src)).isTrue())).isEqualTo(32);
+        }
     }
 
     @Test

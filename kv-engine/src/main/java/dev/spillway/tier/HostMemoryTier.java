@@ -34,10 +34,41 @@ import org.agrona.collections.Long2LongHashMap;
  * <p>A slot may be evicted only when no lease is open on it ({@link SlotPool#leases}) and its
  * pins have expired. Leases are opened only under the lock, so a zero count seen under the lock
  * cannot rise before the eviction completes.
+ *
+ * <p>Write-back ({@link #drainTo}): a victim's bytes must reach the lower tiers before its slot is
+ * reused, but the store that evicts it holds the lock and is on the request path, so it copies
+ * nothing. The victim goes out of the index and the policy as any victim does, and instead of being
+ * reused its slot is <em>draining</em>: the listener gets a lease on it and hands that (or one
+ * retained lease per lower tier) to the write-behind workers, which copy the bytes out and close
+ * their leases. The slot comes back, free, to the first store that finds it in the draining queue
+ * with no lease open. A store whose eviction started a drain is skipped (cause {@code draining}):
+ * it would otherwise evict, and drain, victim after victim until a worker caught up.
+ *
+ * <pre>
+ *   store ──lock──▶ reserve(): free slot? ──yes──▶ use it
+ *                    │ no
+ *                    ▼
+ *                  head of draining queue has no lease? ──yes──▶ reuse it (its bytes are written down)
+ *                    │ no
+ *                    ▼
+ *                  policy victim v: out of index and policy, listener.evicted(v's hash, lease on v)
+ *                    │ a worker took a lease              │ no worker took one (queues full: dropped)
+ *                    ▼                                    ▼
+ *                  v joins the draining queue;          reuse v now
+ *                  this store is skipped
+ *
+ *   worker: copies v's bytes out of its lease into its own buffer, closes the lease, then puts
+ * </pre>
+ *
+ * <p>A draining chunk is in no index, so no lookup or retrieve can reach its slot: until its block
+ * is written it is a miss, never another chunk's bytes, and the slot is reused only once every
+ * lease on it is closed, that is, once every worker has copied it.
  */
 final class HostMemoryTier implements MemoryTier {
 
     private static final long ABSENT = -1L;
+    /** {@link #reserve}'s answer when it started draining a victim instead of handing out a slot. */
+    private static final int DRAIN_STARTED = -2;
 
     private final HostRegion region;
     private final SlotPool pool;
@@ -52,10 +83,17 @@ final class HostMemoryTier implements MemoryTier {
     private final long[] pinDeadline;
     private final LongPredicate evictable = this::evictable;
     private long evictionNow;
+    /** Takes over evicted chunks under write-back; {@code null} under write-through. Guarded by the lock. */
+    private EvictionListener drainListener;
+    /** Ring of draining slots, oldest first, {@code drainingCount} from {@code drainingHead}. Guarded by the lock. */
+    private final int[] draining;
+    private int drainingHead;
+    private int drainingCount;
 
     private final Counter stored;
     private final Counter skippedFull;
     private final Counter skippedCollision;
+    private final Counter skippedDraining;
     private final Counter evicted;
 
     /**
@@ -78,12 +116,15 @@ final class HostMemoryTier implements MemoryTier {
         this.tokens = new int[capacity];
         this.pins = new int[capacity];
         this.pinDeadline = new long[capacity];
+        this.draining = new int[capacity];
         String tier = Tier.HOST.label();
         this.stored = metrics.counter("spillway_stored_chunks_total", "Chunks written into a tier", "tier", tier);
         this.skippedFull = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
                 "tier", tier, "cause", "full");
         this.skippedCollision = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
                 "tier", tier, "cause", "collision");
+        this.skippedDraining = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
+                "tier", tier, "cause", "draining");
         this.evicted = metrics.counter("spillway_evicted_chunks_total", "Chunks a tier gave up for room",
                 "tier", tier, "cause", "capacity");
         metrics.gauge(this::used, "spillway_pool_used_slots", "Slots holding a chunk", "tier", tier);
@@ -103,6 +144,19 @@ final class HostMemoryTier implements MemoryTier {
     @Override
     public int used() {
         return pool.inUse();
+    }
+
+    /**
+     * Switches this tier to write-back: from now on every evicted chunk is offered to
+     * {@code listener} before its slot may be reused (see the class comment).
+     */
+    void drainTo(EvictionListener listener) {
+        lock.lock();
+        try {
+            drainListener = listener;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Returns the number of leases open on all slots; zero whenever no retrieve is running. */
@@ -175,7 +229,7 @@ final class HostMemoryTier implements MemoryTier {
             }
             slot = reserve();
             if (slot < 0) {
-                skippedFull.increment();
+                (slot == DRAIN_STARTED ? skippedDraining : skippedFull).increment();
                 return FULL;
             }
         } finally {
@@ -237,10 +291,21 @@ final class HostMemoryTier implements MemoryTier {
         return STORED;
     }
 
-    /** Returns a free slot or an evicted one, or -1; the slot is out of the index and the policy. */
+    /**
+     * Returns a free slot, a drained one or an evicted one, out of the index and the policy; or
+     * {@link #DRAIN_STARTED} when the victim is draining, or -1 when nothing may be evicted.
+     */
     private int reserve() {
         int slot = pool.acquire();
         if (slot != SlotPool.NO_SLOT) {
+            return slot;
+        }
+        // Only the oldest draining slot is checked: workers copy in queue order, so when it is not
+        // done, later ones rarely are, and the store stays O(1) under the lock.
+        if (drainingCount > 0 && pool.leases(draining[drainingHead]) == 0) {
+            slot = draining[drainingHead];
+            drainingHead = (drainingHead + 1) % draining.length;
+            drainingCount--;
             return slot;
         }
         evictionNow = System.nanoTime();
@@ -251,6 +316,16 @@ final class HostMemoryTier implements MemoryTier {
         int v = (int) victim;
         index.remove(hashLo[v]);
         evicted.increment();
+        if (drainListener != null) {
+            // The listener's answer, not the lease count, decides: a worker may already have copied
+            // the victim and closed its lease, and the store's outcome should not hang on that race.
+            BlockLease lease = pool.lease(v, tokens[v], (long) tokens[v] * payloadBytesPerToken);
+            if (drainListener.evicted(hashLo[v], hashHi[v], lease)) {
+                draining[(drainingHead + drainingCount) % draining.length] = v;
+                drainingCount++;
+                return DRAIN_STARTED;
+            }
+        }
         return v;
     }
 
@@ -281,9 +356,27 @@ final class HostMemoryTier implements MemoryTier {
             }
             Arrays.fill(pins, 0);
             index.clear();
+            drainingCount = 0;
             region.close();
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Takes over the chunks host memory evicts under write-back, before their slots are reused. */
+    @FunctionalInterface
+    interface EvictionListener {
+
+        /**
+         * Called under the tier's lock with a victim that is already out of the index and the
+         * policy; must neither copy its bytes nor block. The listener owns {@code lease}: it keeps
+         * it, or takes more with {@link BlockLease#retain}, until the bytes are copied, and closes
+         * each one. The slot is reused once all of them are closed.
+         *
+         * @param lease a lease on the victim's slot, carrying its token count
+         * @return whether any lease on the slot was handed on ({@code false}: all are closed and the
+         *         evicting store may reuse the slot at once)
+         */
+        boolean evicted(long hashLo, long hashHi, BlockLease lease);
     }
 }

@@ -34,7 +34,10 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Design</h2>
  * A store writes into G2 only; each lower tier gets the chunks written behind by its own
- * {@link WriteBehind} worker (write-through), so a store never waits on a disk or the network.
+ * {@link WriteBehind} worker, so a store never waits on a disk or the network. Under write-through
+ * a store queues each chunk it adds; under write-back it queues nothing, and G2 hands each chunk it
+ * evicts to the workers instead, its slot held (draining) until every worker has copied it out (see
+ * {@link HostMemoryTier}), so that chunks used while hot never cost a write.
  *
  * <p>A lookup walks G2 first and asks the lower tiers only for the chunks after G2's prefix, so the
  * common all-in-G2 path touches no backend and allocates nothing (each thread reuses one hash
@@ -65,6 +68,7 @@ public final class TieredStore implements AutoCloseable {
     private final KvLayout layout;
     private final MemoryTier host;
     private final Level[] levels;
+    private final boolean writeBack;
     private final long pinTimeoutNanos;
     private final ThreadLocal<long[][]> hashScratch = ThreadLocal.withInitial(() -> new long[][] {new long[0]});
     /** Each thread's staging buffer for blocks read from a lower tier; dropped after a read times out. */
@@ -77,8 +81,8 @@ public final class TieredStore implements AutoCloseable {
     private final Counter storedChunks;
     private final Counter skippedAfterGap;
 
-    private TieredStore(ChunkHasher hasher, KvLayout layout, MemoryTier host, List<LowerTier> lowerTiers,
-                        long pinTimeoutMillis, SpillwayMetrics metrics) {
+    private TieredStore(ChunkHasher hasher, KvLayout layout, HostMemoryTier host, List<LowerTier> lowerTiers,
+                        WritePolicy writePolicy, long pinTimeoutMillis, SpillwayMetrics metrics) {
         this.hasher = hasher;
         this.layout = layout;
         this.host = host;
@@ -106,6 +110,27 @@ public final class TieredStore implements AutoCloseable {
             stopWriters();
             throw e;
         }
+        this.writeBack = writePolicy == WritePolicy.WRITE_BACK && levels.length > 0;
+        if (writeBack) {
+            Level[] all = levels;
+            host.drainTo((lo, hi, lease) -> drain(all, lo, hi, lease));
+        }
+    }
+
+    /**
+     * Hands a chunk host memory evicts to every lower tier's writer, each with a lease of its own;
+     * runs under host memory's lock, so it only queues.
+     *
+     * @return whether any writer queued it
+     */
+    private static boolean drain(Level[] levels, long lo, long hi, BlockLease lease) {
+        boolean queued = false;
+        try (lease) {
+            for (Level level : levels) {
+                queued |= level.writes.offerEvicted(lo, hi, lease.retain());
+            }
+        }
+        return queued;
     }
 
     private static Counter hitTokens(SpillwayMetrics metrics, Tier tier) {
@@ -138,7 +163,8 @@ public final class TieredStore implements AutoCloseable {
     public static TieredStore create(ChunkHasher hasher, KvLayout layout, long hostBytes,
                                      LongFunction<? extends HostRegion> hostMemory, PolicyKind policy,
                                      boolean prefixAware, long pinTimeoutMillis, SpillwayMetrics metrics) {
-        return create(hasher, layout, hostBytes, hostMemory, policy, prefixAware, pinTimeoutMillis, metrics, List.of());
+        return create(hasher, layout, hostBytes, hostMemory, policy, prefixAware, pinTimeoutMillis, metrics, List.of(),
+                WritePolicy.WRITE_THROUGH);
     }
 
     /**
@@ -146,14 +172,15 @@ public final class TieredStore implements AutoCloseable {
      * SpillwayMetrics)} does, with lower tiers below host memory. Their blocks are keyed by the
      * hasher's namespace, model and layout ({@link ChunkHasher#blockKey}).
      *
-     * @param lowerTiers the lower tiers, fastest first (G3 before G4), each at most once; the store
-     *                   owns their backends once created, the caller still does if this throws
+     * @param lowerTiers  the lower tiers, fastest first (G3 before G4), each at most once; the store
+     *                    owns their backends once created, the caller still does if this throws
+     * @param writePolicy when the lower tiers get a chunk: as it is stored, or as host memory evicts it
      * @throws IllegalArgumentException as the other factory does, or when the lower tiers are out of order
      */
     public static TieredStore create(ChunkHasher hasher, KvLayout layout, long hostBytes,
                                      LongFunction<? extends HostRegion> hostMemory, PolicyKind policy,
                                      boolean prefixAware, long pinTimeoutMillis, SpillwayMetrics metrics,
-                                     List<LowerTier> lowerTiers) {
+                                     List<LowerTier> lowerTiers, WritePolicy writePolicy) {
         for (int t = 1; t < lowerTiers.size(); t++) {
             if (lowerTiers.get(t).tier().compareTo(lowerTiers.get(t - 1).tier()) <= 0) {
                 throw new IllegalArgumentException("lower tiers " + lowerTiers.stream().map(l -> l.tier().label()).toList()
@@ -171,9 +198,9 @@ public final class TieredStore implements AutoCloseable {
         }
         HostRegion region = hostMemory.apply(hostBytes);
         try {
-            MemoryTier host = new HostMemoryTier(region, layout.chunkBytes(), Math.toIntExact(layout.tokenBytes()),
+            HostMemoryTier host = new HostMemoryTier(region, layout.chunkBytes(), Math.toIntExact(layout.tokenBytes()),
                     capacity -> EvictionPolicy.create(policy, prefixAware, capacity), metrics);
-            return new TieredStore(hasher, layout, host, lowerTiers, pinTimeoutMillis, metrics);
+            return new TieredStore(hasher, layout, host, lowerTiers, writePolicy, pinTimeoutMillis, metrics);
         } catch (RuntimeException | Error e) {
             region.close();
             throw e;
@@ -187,7 +214,8 @@ public final class TieredStore implements AutoCloseable {
 
     /**
      * Stores every chunk of {@code tokens[0, numTokens)} that host memory does not hold yet, and
-     * queues the chunks the lower tiers admit to be written behind. When a chunk finds no room, the
+     * under write-through queues the chunks the lower tiers admit to be written behind (under
+     * write-back only counts the stores for admission). When a chunk finds no room, the
      * chunks after it are skipped too: without their prefix they could never be hit. Never blocks on
      * a full tier or a backend and never throws because of one.
      *
@@ -208,7 +236,11 @@ public final class TieredStore implements AutoCloseable {
                 added++;
             }
             for (Level level : levels) {
-                level.writes.offer(hashes[2 * i], hashes[2 * i + 1], outcome == MemoryTier.STORED);
+                if (writeBack) {
+                    level.writes.countStore(hashes[2 * i], hashes[2 * i + 1]);
+                } else {
+                    level.writes.offer(hashes[2 * i], hashes[2 * i + 1], outcome == MemoryTier.STORED);
+                }
             }
         }
         storedChunks.add(added);

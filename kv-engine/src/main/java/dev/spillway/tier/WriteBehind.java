@@ -20,8 +20,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes the chunks stored in host memory down to one lower tier in the background (the
- * write-through policy).
+ * Writes chunks held in host memory down to one lower tier in the background: each chunk newly
+ * stored (write-through, {@link #offer}) or each chunk host memory evicts (write-back,
+ * {@link #offerEvicted}).
  *
  * <h2>Design</h2>
  * One bounded queue and one daemon worker per lower tier, so that a slow or dead tier never holds
@@ -33,10 +34,17 @@ import org.slf4j.LoggerFactory;
  * KV is gone, and the engine stores it again when it computes it again. A put that fails or times
  * out is counted and dropped; nothing reaches the request path.
  *
+ * <p>Write-back: an evicted chunk comes with a lease on its draining slot instead of a hash to look
+ * up (see {@link HostMemoryTier}); the worker copies out of that lease, exactly as out of a peek, and
+ * closing it is what lets host memory reuse the slot. A full queue drops the chunk and closes the
+ * lease at once, so a stalled tier never holds host memory beyond its queue.
+ *
  * <p>Admission ({@code admitAfter > 1}): stores are counted per chunk in a direct-mapped table of
  * {@value #ADMISSION_SLOTS} entries indexed by the chain hash, about 320 KiB whatever the traffic.
  * An entry remembers the one chunk that used it last, so a collision makes the table forget the
  * earlier chunk's count, which only delays that chunk's admission; it never admits a chunk early.
+ * Under write-back the stores are still counted when they happen ({@link #countStore}) and an
+ * evicted chunk is written only if its count reached {@code admitAfter} by then.
  */
 final class WriteBehind implements AutoCloseable {
 
@@ -95,11 +103,40 @@ final class WriteBehind implements AutoCloseable {
         if (lower.admitAfter() == 1 ? !newlyStored : !admit(lo, hi)) {
             return;
         }
+        enqueue(new Pending(lo, hi, null));
+    }
+
+    /** Counts one store of a chunk towards its admission, under write-back; writes nothing. */
+    void countStore(long lo, long hi) {
+        if (lower.admitAfter() > 1) {
+            admit(lo, hi);
+        }
+    }
+
+    /**
+     * Queues a chunk that host memory evicts, under write-back, if this tier admitted it.
+     *
+     * @param drained a lease on the chunk's draining slot, owned from now on: closed once the bytes
+     *                are copied, or at once when the chunk is not queued
+     * @return whether the chunk was queued
+     */
+    boolean offerEvicted(long lo, long hi, BlockLease drained) {
+        if (admitted(lo, hi) && enqueue(new Pending(lo, hi, drained))) {
+            return true;
+        }
+        drained.close();
+        return false;
+    }
+
+    /** Queues a chunk, or counts it dropped when the queue is full; returns whether it was queued. */
+    private boolean enqueue(Pending chunk) {
         unfinished.incrementAndGet();
-        if (!queue.offer(new Pending(lo, hi))) {
+        if (!queue.offer(chunk)) {
             dropped.increment();
             finished();
+            return false;
         }
+        return true;
     }
 
     /** Counts one store of a chunk; true exactly when the count reaches {@code admitAfter}. */
@@ -114,6 +151,15 @@ final class WriteBehind implements AutoCloseable {
             return false;
         }
         return ++admitCount[slot] == lower.admitAfter();
+    }
+
+    /** Says whether a chunk's stores have reached {@code admitAfter}, without counting one. */
+    private synchronized boolean admitted(long lo, long hi) {
+        if (lower.admitAfter() == 1) {
+            return true;
+        }
+        int slot = (int) lo & (ADMISSION_SLOTS - 1);
+        return admitLo[slot] == lo && admitHi[slot] == hi && admitCount[slot] == lower.admitAfter();
     }
 
     /**
@@ -166,7 +212,7 @@ final class WriteBehind implements AutoCloseable {
     private void write(Pending chunk) throws InterruptedException {
         BlockKey key;
         MemorySegment block;
-        try (BlockLease lease = host.peek(chunk.lo(), chunk.hi())) {
+        try (BlockLease lease = chunk.drained() != null ? chunk.drained() : host.peek(chunk.lo(), chunk.hi())) {
             if (lease == null) {
                 evicted.increment();
                 return;
@@ -193,7 +239,10 @@ final class WriteBehind implements AutoCloseable {
         return Arena.ofAuto().allocate(BlockFormat.encodedBytes(layout, layout.chunkTokens()), Long.BYTES);
     }
 
-    /** Stops the worker; what is still queued is not written. Call {@link #flush} first to write it. */
+    /**
+     * Stops the worker; what is still queued is not written, and the draining slots it held are
+     * given back. Call {@link #flush} first to write it.
+     */
     @Override
     public void close() {
         worker.interrupt();
@@ -202,9 +251,17 @@ final class WriteBehind implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        for (Pending chunk = queue.poll(); chunk != null; chunk = queue.poll()) {
+            if (chunk.drained() != null) {
+                chunk.drained().close();
+            }
+        }
     }
 
-    /** A chunk waiting to be written, by its chain hash. */
-    private record Pending(long lo, long hi) {
+    /**
+     * A chunk waiting to be written, by its chain hash; under write-back with a lease on its
+     * draining slot, else {@code drained} is {@code null} and the worker looks it up.
+     */
+    private record Pending(long lo, long hi, BlockLease drained) {
     }
 }

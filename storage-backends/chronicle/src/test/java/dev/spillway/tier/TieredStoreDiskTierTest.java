@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 import dev.spillway.SpillwayEngine;
 import dev.spillway.config.SpillwayConfig;
@@ -30,10 +31,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The disk tier (G3) under a {@link TieredStore} with a host tier of four slots, on a real
+ * The disk tier (G3) under a {@link TieredStore} with a small host tier, on a real
  * {@link ChronicleBackend}: chunks evicted from host memory are found and returned from disk,
  * byte for byte, promoted back into host memory, kept across a restart, and a corrupted block ends
- * a retrieve instead of reaching the engine.
+ * a retrieve instead of reaching the engine. Under write-back a chunk reaches the disk only when
+ * host memory evicts it, and a chunk a retrieve holds is never the one evicted.
  */
 class TieredStoreDiskTierTest {
 
@@ -45,6 +47,7 @@ class TieredStoreDiskTierTest {
     private static final String G3_HITS = "spillway_lookup_hit_tokens_total{tier=\"G3\"}";
     private static final String G3_RETRIEVED = "spillway_retrieved_tokens_total{tier=\"G3\"}";
     private static final String G3_STORED = "spillway_stored_chunks_total{tier=\"G3\"}";
+    private static final String G2_DRAINING = "spillway_skipped_chunks_total{tier=\"G2\",cause=\"draining\"}";
 
     @TempDir
     Path dir;
@@ -53,10 +56,14 @@ class TieredStoreDiskTierTest {
     private final ChunkHasher hasher = new ChunkHasher(new TokenChunker(4, false), "ns", "model", LAYOUT.fingerprint());
 
     private TieredStore open(int admitAfter) throws IOException {
+        return open(admitAfter, HOST_SLOTS, WritePolicy.WRITE_THROUGH);
+    }
+
+    private TieredStore open(int admitAfter, int hostSlots, WritePolicy writePolicy) throws IOException {
         VerifyingBackend disk = new VerifyingBackend(ChronicleBackend.open(dir, SLOT_BYTES, 256 * SLOT_BYTES, PolicyKind.LRU),
                 LAYOUT, metrics);
-        return TieredStore.create(hasher, LAYOUT, HOST_SLOTS * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
-                false, 30_000, metrics, List.of(new LowerTier(Tier.LOCAL, disk, 10_000, admitAfter, 64)));
+        return TieredStore.create(hasher, LAYOUT, hostSlots * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
+                false, 30_000, metrics, List.of(new LowerTier(Tier.LOCAL, disk, 10_000, admitAfter, 64)), writePolicy);
     }
 
     private static int[] prompt(int first, int length) {
@@ -102,6 +109,66 @@ class TieredStoreDiskTierTest {
             assertThat(store.lookup(first, 12)).isEqualTo(12);
             assertThat(metrics.value(G2_HITS) - hostHits).as("promoted into host memory").isEqualTo(12);
             assertThat(metrics.value(G3_HITS)).isEqualTo(diskHits);
+        }
+    }
+
+    @Test
+    void shouldWriteAChunkToDiskOnlyWhenHostMemoryEvictsIt() throws Exception {
+        try (TieredStore store = open(1, HOST_SLOTS, WritePolicy.WRITE_BACK)) {
+            int[] first = prompt(1, 12);
+            storeAndFlush(store, first);
+            assertThat(metrics.value(G3_STORED)).as("stored, not evicted").isZero();
+
+            // One free slot for the second prompt's chunk 0; its chunk 1 evicts the first prompt's
+            // chunk 0, whose slot drains to disk meanwhile, so chunk 1 and the rest are skipped.
+            int[] second = prompt(500, 12);
+            assertThat(store.store(second, 12, new PrefixKv(second))).isEqualTo(1);
+            assertThat(store.flush(FLUSH_MILLIS)).as("write-behind drained").isTrue();
+            assertThat(metrics.value(G2_DRAINING)).isEqualTo(1);
+            assertThat(metrics.value(G3_STORED)).as("the evicted chunk only").isEqualTo(1);
+
+            assertThat(store.lookup(first, 12)).isEqualTo(12);
+            assertThat(metrics.value(G3_HITS)).as("chunk 0 from disk").isEqualTo(4);
+            assertThat(retrieveChecked(store, first)).containsExactly(0, 4, 8);
+            assertThat(metrics.value(G3_RETRIEVED)).isEqualTo(4);
+
+            long hostHits = metrics.value(G2_HITS);
+            assertThat(store.lookup(first, 12)).isEqualTo(12);
+            assertThat(metrics.value(G2_HITS) - hostHits).as("promoted into the drained slot").isEqualTo(12);
+            assertThat(metrics.value(G3_HITS)).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void shouldDrainAnotherChunkThanTheOneARetrieveHolds() throws Exception {
+        try (TieredStore store = open(1, 2, WritePolicy.WRITE_BACK)) {
+            int[] held = prompt(1, 4);
+            int[] other = prompt(100, 4);
+            int[] newcomer = prompt(200, 4);
+            storeAndFlush(store, held);
+            storeAndFlush(store, other);
+
+            // While the retrieve holds its lease on `held`, a store on another thread that needs room
+            // cannot evict `held`: it evicts `other`, which then drains to disk.
+            PrefixKv kv = new PrefixKv(held);
+            int[] stored = {-1};
+            assertThat(store.retrieve(held, 4, (chunk, start, count, src) -> {
+                stored[0] = CompletableFuture.supplyAsync(() -> store.store(newcomer, 4, new PrefixKv(newcomer))).join();
+                assertThat(kv.matches(start, count, src)).as("the held chunk's bytes after the eviction").isTrue();
+            })).isEqualTo(4);
+            assertThat(stored[0]).as("skipped while its victim drains").isZero();
+            assertThat(metrics.value(G2_DRAINING)).isEqualTo(1);
+
+            // Drained or not yet, `other` is never read from the slot it is leaving.
+            assertThat(retrieveChecked(store, other)).isSubsetOf(0);
+            assertThat(store.flush(FLUSH_MILLIS)).as("write-behind drained").isTrue();
+            assertThat(metrics.value(G3_STORED)).as("`other` only").isEqualTo(1);
+
+            long hostHits = metrics.value(G2_HITS);
+            assertThat(store.lookup(held, 4)).isEqualTo(4);
+            assertThat(metrics.value(G2_HITS) - hostHits).as("`held` stayed in host memory").isEqualTo(4);
+            assertThat(retrieveChecked(store, held)).containsExactly(0);
+            assertThat(retrieveChecked(store, other)).as("intact, from disk or promoted").containsExactly(0);
         }
     }
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * The remote tier (G4) under a {@link TieredStore} with a host tier of four slots, on a real
  * {@code redis-server}: chunks evicted from host memory come back from Redis byte for byte, and a
  * killed Redis turns lookups and retrieves into misses and writes into counted failures, never an
- * exception.
+ * exception, and a stopped (hanging) Redis fills the write-behind queue without holding up a store.
  */
 class TieredStoreRemoteTierTest {
 
@@ -34,17 +34,24 @@ class TieredStoreRemoteTierTest {
     private static final long FLUSH_MILLIS = 30_000;
     private static final String G2_HITS = "spillway_lookup_hit_tokens_total{tier=\"G2\"}";
     private static final String G4_HITS = "spillway_lookup_hit_tokens_total{tier=\"G4\"}";
+    private static final String G4_STORED = "spillway_stored_chunks_total{tier=\"G4\"}";
+    private static final int QUEUE_CHUNKS = 64;
 
     private final SpillwayMetrics metrics = new SpillwayMetrics();
     private final ChunkHasher hasher = new ChunkHasher(new TokenChunker(4, false), "ns", "model", LAYOUT.fingerprint());
 
     private TieredStore open(RedisServerFixture redis) {
+        return open(redis, QUEUE_CHUNKS);
+    }
+
+    private TieredStore open(RedisServerFixture redis, int queueChunks) {
         SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_CHUNK_SIZE", "4", "SPILLWAY_REMOTE_URL", redis.address(),
                 "SPILLWAY_REMOTE_TIMEOUT_MS", Long.toString(TIMEOUT_MILLIS)));
         VerifyingBackend remote = new VerifyingBackend(RedisBackend.open(URI.create(redis.address()), config, metrics),
                 LAYOUT, metrics);
         return TieredStore.create(hasher, LAYOUT, HOST_SLOTS * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
-                false, 30_000, metrics, List.of(new LowerTier(Tier.REMOTE, remote, TIMEOUT_MILLIS, 1, 64)));
+                false, 30_000, metrics, List.of(new LowerTier(Tier.REMOTE, remote, TIMEOUT_MILLIS, 1, queueChunks)),
+                WritePolicy.WRITE_THROUGH);
     }
 
     private static int[] prompt(int first, int length) {
@@ -77,7 +84,7 @@ class TieredStoreRemoteTierTest {
             int[] first = prompt(1, 12);
             storeAndFlush(store, first);
             storeAndFlush(store, prompt(500, 12));
-            assertThat(metrics.value("spillway_stored_chunks_total{tier=\"G4\"}")).isEqualTo(6);
+            assertThat(metrics.value(G4_STORED)).isEqualTo(6);
 
             assertThat(store.lookup(first, 12)).isEqualTo(12);
             assertThat(metrics.value(G4_HITS)).as("evicted chunks found in Redis").isPositive();
@@ -109,5 +116,38 @@ class TieredStoreRemoteTierTest {
                     + metrics.value("spillway_backend_dropped_total{backend=\"redis\",operation=\"put\"}");
             assertThat(failedWrites).as("each new chunk's write failed or was dropped").isEqualTo(3);
         }
+    }
+
+    @Test
+    void shouldDropWritesInsteadOfBlockingStoresWhileRedisHangs() throws Exception {
+        try (RedisServerFixture redis = new RedisServerFixture().start(); TieredStore store = open(redis, 1)) {
+            signal(redis, "STOP");
+            try {
+                // A stopped Redis keeps its connections open and answers nothing, so the writer's
+                // first put hangs until the remote timeout and the queue of one fills behind it.
+                for (int p = 0; p < 8; p++) {
+                    int[] tokens = prompt(1_000 + 100 * p, 12);
+                    store.store(tokens, 12, new PrefixKv(tokens));
+                }
+                // Getting here while Redis is still stopped is what shows that no store waited on it.
+                assertThat(metrics.value("spillway_write_behind_dropped_total{tier=\"G4\"}"))
+                        .as("chunks that found the queue full").isPositive();
+            } finally {
+                signal(redis, "CONT");
+            }
+            assertThat(store.flush(FLUSH_MILLIS)).as("write-behind drained").isTrue();
+
+            // One chunk: a second stored at once would find the queue of one taken.
+            long written = metrics.value(G4_STORED);
+            storeAndFlush(store, prompt(5_000, 4));
+            assertThat(metrics.value(G4_STORED) - written).as("written once Redis runs again").isEqualTo(1);
+        }
+    }
+
+    /** Sends {@code SIG<name>} to the fixture's redis-server and waits for kill(1) to succeed. */
+    private static void signal(RedisServerFixture redis, String name) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(redis.pid()))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertThat(kill.waitFor()).as("kill -%s %d", name, redis.pid()).isZero();
     }
 }
