@@ -1,6 +1,8 @@
 package dev.spillway.storage.redis.testing;
 
 import java.io.IOException;
+import java.time.Duration;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -164,19 +166,24 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
         }
     }
 
-    /** Polls CLUSTER INFO with a short, growing backoff: the nodes agree within about a second. */
-    private static void awaitClusterOk(int port) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READY_TIMEOUT_MILLIS);
-        long backoffMillis = 10;
-        String info = cli(port, "cluster", "info");
-        while (!info.contains("cluster_state:ok")) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new IllegalStateException("redis cluster node on port " + port + " not ok within "
-                        + READY_TIMEOUT_MILLIS + " ms; CLUSTER INFO:\n" + info);
-            }
-            Thread.sleep(backoffMillis);
-            backoffMillis = Math.min(backoffMillis * 2, 200);
-            info = cli(port, "cluster", "info");
+    /** Waits until CLUSTER INFO says ok: the nodes agree within about a second. */
+    private static void awaitClusterOk(int port) throws InterruptedException {
+        String[] info = {""};
+        BoundedPoll.until("redis cluster node on port " + port + " reports cluster_state:ok",
+                Duration.ofMillis(READY_TIMEOUT_MILLIS), () -> {
+                    info[0] = cliUnchecked(port, "cluster", "info");
+                    return info[0].contains("cluster_state:ok");
+                }, () -> "; CLUSTER INFO:\n" + info[0]);
+    }
+
+    private static String cliUnchecked(int port, String... arguments) {
+        try {
+            return cli(port, arguments);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running redis-cli", e);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.spillway.storage.redis.testing;
 
 import java.io.File;
 import java.io.IOException;
+import java.time.Duration;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -126,7 +127,7 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
                 .start();
         try {
             awaitPong();
-        } catch (IOException | InterruptedException | RuntimeException e) {
+        } catch (InterruptedException | RuntimeException | Error e) {
             close();
             throw e;
         }
@@ -222,21 +223,23 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
         }
     }
 
-    /** Polls with a short, growing backoff: the server is usually up within tens of milliseconds. */
-    private void awaitPong() throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_TIMEOUT_MILLIS);
-        long backoffMillis = 2;
-        while (!answersPing()) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("redis-server on port " + port + " exited with status "
-                        + process.exitValue() + " before answering PING; its output:\n" + Files.readString(log));
-            }
-            if (System.nanoTime() - deadline > 0) {
-                throw new IllegalStateException("redis-server on port " + port + " did not answer PING within "
-                        + START_TIMEOUT_MILLIS + " ms; its output:\n" + Files.readString(log));
-            }
-            Thread.sleep(backoffMillis);
-            backoffMillis = Math.min(backoffMillis * 2, 100);
+    /** Waits until the server answers PING: usually within tens of milliseconds. */
+    private void awaitPong() throws InterruptedException {
+        BoundedPoll.until("redis-server on port " + port + " answers PING", Duration.ofMillis(START_TIMEOUT_MILLIS),
+                () -> {
+                    if (!process.isAlive()) {
+                        throw new IllegalStateException("redis-server on port " + port + " exited with status "
+                                + process.exitValue() + " before answering PING; its output:\n" + output());
+                    }
+                    return answersPing();
+                }, () -> "; its output:\n" + output());
+    }
+
+    private String output() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(unreadable: " + e.getMessage() + ")";
         }
     }
 
