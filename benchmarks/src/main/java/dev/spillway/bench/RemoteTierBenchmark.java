@@ -1,0 +1,268 @@
+package dev.spillway.bench;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+import dev.spillway.config.SpillwayConfig;
+import dev.spillway.key.BlockKey;
+import dev.spillway.layout.BlockFormat;
+import dev.spillway.layout.DType;
+import dev.spillway.layout.KvLayout;
+import dev.spillway.storage.StorageBackend;
+import dev.spillway.storage.StorageBackends;
+import dev.spillway.storage.redis.RedisBlockKeys;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.ThreadParams;
+
+/**
+ * The remote tier (G4: {@code RedisBackend} through Redisson, opened with
+ * {@code StorageBackends.open("redis://...")}) storing and reading one encoded block per call,
+ * against {@link RawResp}, a blocking socket doing the same SET and GET of the same bytes under the
+ * same binary keys ({@link RedisBlockKeys}), in the same fork, against the same {@code redis-server}.
+ *
+ * <p>Each operation runs with 1 caller thread and with 4 ({@code get1Tier} and {@code get4Tier},
+ * and so on), so one run of {@code RemoteTierBenchmark} gives both. The tier's callers share one
+ * backend, as an engine's do; each raw caller has its own connection. Throughput is in operations
+ * per second, all threads together; multiply by the block size for bytes per second.
+ *
+ * <p>The benchmark starts its own empty, non-persistent {@code redis-server} (from the PATH, on a free
+ * loopback port) for each trial and stops it afterwards, or when the fork dies.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 3)
+@Fork(1)
+public class RemoteTierBenchmark {
+
+    private static final int BLOCKS = 16;
+    private static final int MAX_CALLERS = 4;
+
+    /** Encoded block size in MiB (plus the 96-byte header): 1 or 4. */
+    @Param({"1", "4"})
+    public int blockMib;
+
+    private LocalRedisServer server;
+    private StorageBackend backend;
+    private Arena arena;
+    private final List<BlockKey> keys = new ArrayList<>();
+    private final List<byte[]> redisKeys = new ArrayList<>();
+    private final List<MemorySegment> blocks = new ArrayList<>();
+    private long blockBytes;
+
+    /**
+     * 32 tokens per MiB of 16 layers, 8 KV heads of 64, fp16: the 2 MiB chunk of
+     * {@link DiskTierBenchmark} halved and doubled.
+     */
+    private static KvLayout layout(int mib) {
+        return new KvLayout(16, 8, 64, DType.FP16, 32 * mib, 0, 1);
+    }
+
+    /**
+     * Starts Redis, opens the tier, and stores every block once so that reads hit; stops Redis
+     * again if any of that fails, since JMH then skips the tear-down.
+     */
+    @Setup(Level.Trial)
+    public void setUp() throws IOException, InterruptedException {
+        server = LocalRedisServer.start();
+        try {
+            KvLayout layout = layout(blockMib);
+            blockBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
+            // Generous: under 4 callers on a shared 2-core machine a 4 MiB round trip can take
+            // hundreds of milliseconds, and a timeout would fail the measured call.
+            SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_REMOTE_URL", server.url(),
+                    "SPILLWAY_REMOTE_TIMEOUT_MS", "5000"));
+            backend = StorageBackends.open(server.url(), config, layout);
+            arena = Arena.ofShared();
+            SplittableRandom random = new SplittableRandom(3);
+            for (int i = 0; i < BLOCKS; i++) {
+                BlockKey key = new BlockKey(1, 2, layout.fingerprint(), i, ~i, layout.chunkTokens());
+                MemorySegment block = arena.allocate(blockBytes, 4096);
+                for (long b = BlockFormat.HEADER_BYTES; b + 8 <= blockBytes; b += 8) {
+                    block.set(ValueLayout.JAVA_LONG_UNALIGNED, b, random.nextLong());
+                }
+                BlockFormat.writeHeader(block, key, layout);
+                keys.add(key);
+                redisKeys.add(RedisBlockKeys.encode(key));
+                blocks.add(block);
+            }
+            backend.put(keys, blocks).join();
+            checkBothReadTheSameBlock();
+        } catch (IOException | RuntimeException e) {
+            tearDown();
+            throw e;
+        }
+    }
+
+    /** A benchmark of two clients is only fair if both move the same bytes under the same key. */
+    private void checkBothReadTheSameBlock() throws IOException {
+        MemorySegment viaTier = arena.allocate(blockBytes);
+        MemorySegment viaRaw = arena.allocate(blockBytes);
+        int tierLength = backend.get(List.of(keys.get(0)), List.of(viaTier)).join()[0];
+        long rawLength;
+        try (RawResp raw = new RawResp(server.port())) {
+            rawLength = raw.get(redisKeys.get(0), viaRaw);
+        }
+        if (tierLength != blockBytes || rawLength != blockBytes || viaTier.mismatch(blocks.get(0)) != -1
+                || viaRaw.mismatch(blocks.get(0)) != -1) {
+            throw new IllegalStateException("block 0 read back as " + tierLength + " bytes via the tier and "
+                    + rawLength + " raw, expected " + blockBytes + " identical to what was stored");
+        }
+    }
+
+    /** Closes the tier, stops Redis and frees the blocks; tolerates a half-done {@link #setUp}. */
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        try {
+            if (backend != null) {
+                backend.close();
+            }
+        } finally {
+            try {
+                server.close();
+            } finally {
+                if (arena != null) {
+                    arena.close();
+                }
+            }
+        }
+    }
+
+    /** One caller thread's connection, read buffer and place in the round of blocks. */
+    @State(Scope.Thread)
+    public static class Caller {
+
+        private RawResp raw;
+        private Arena arena;
+        private MemorySegment readBuffer;
+        private int next;
+
+        /** Connects the raw client; callers start a quarter of the blocks apart so they touch different keys. */
+        @Setup(Level.Trial)
+        public void setUp(RemoteTierBenchmark bench, ThreadParams thread) throws IOException {
+            raw = new RawResp(bench.server.port());
+            // Shared, not confined: the tier copies a reply into it on a Redisson thread.
+            arena = Arena.ofShared();
+            readBuffer = arena.allocate(bench.blockBytes, 4096);
+            next = thread.getThreadIndex() * (BLOCKS / MAX_CALLERS);
+        }
+
+        /** Closes the connection and frees the buffer. */
+        @TearDown(Level.Trial)
+        public void tearDown() throws IOException {
+            try {
+                raw.close();
+            } finally {
+                arena.close();
+            }
+        }
+
+        private int nextBlock() {
+            next = (next + 1) % BLOCKS;
+            return next;
+        }
+    }
+
+    private void tierPut(Caller caller) {
+        int i = caller.nextBlock();
+        backend.put(List.of(keys.get(i)), List.of(blocks.get(i))).join();
+    }
+
+    private void rawPut(Caller caller) throws IOException {
+        int i = caller.nextBlock();
+        caller.raw.set(redisKeys.get(i), blocks.get(i));
+    }
+
+    private int tierGet(Caller caller) {
+        int[] lengths = backend.get(List.of(keys.get(caller.nextBlock())), List.of(caller.readBuffer)).join();
+        if (lengths[0] != blockBytes) {
+            throw new IllegalStateException("tier read " + lengths[0] + " bytes, expected " + blockBytes);
+        }
+        return lengths[0];
+    }
+
+    private long rawGet(Caller caller) throws IOException {
+        long length = caller.raw.get(redisKeys.get(caller.nextBlock()), caller.readBuffer);
+        if (length != blockBytes) {
+            throw new IllegalStateException("raw read " + length + " bytes, expected " + blockBytes);
+        }
+        return length;
+    }
+
+    /** The tier, 1 caller: one block stored with SET. */
+    @Benchmark
+    @Threads(1)
+    public void put1Tier(Caller caller) {
+        tierPut(caller);
+    }
+
+    /** The baseline, 1 caller: the same block stored with SET on a plain socket. */
+    @Benchmark
+    @Threads(1)
+    public void put1Raw(Caller caller) throws IOException {
+        rawPut(caller);
+    }
+
+    /** The tier, 4 callers sharing the backend. */
+    @Benchmark
+    @Threads(MAX_CALLERS)
+    public void put4Tier(Caller caller) {
+        tierPut(caller);
+    }
+
+    /** The baseline, 4 callers, a connection each. */
+    @Benchmark
+    @Threads(MAX_CALLERS)
+    public void put4Raw(Caller caller) throws IOException {
+        rawPut(caller);
+    }
+
+    /** The tier, 1 caller: one block read with GET into the caller's buffer. */
+    @Benchmark
+    @Threads(1)
+    public int get1Tier(Caller caller) {
+        return tierGet(caller);
+    }
+
+    /** The baseline, 1 caller: the same block read with GET straight into the caller's buffer. */
+    @Benchmark
+    @Threads(1)
+    public long get1Raw(Caller caller) throws IOException {
+        return rawGet(caller);
+    }
+
+    /** The tier, 4 callers sharing the backend. */
+    @Benchmark
+    @Threads(MAX_CALLERS)
+    public int get4Tier(Caller caller) {
+        return tierGet(caller);
+    }
+
+    /** The baseline, 4 callers, a connection each. */
+    @Benchmark
+    @Threads(MAX_CALLERS)
+    public long get4Raw(Caller caller) throws IOException {
+        return rawGet(caller);
+    }
+}
