@@ -15,6 +15,7 @@ import dev.spillway.key.BlockKey;
 import dev.spillway.layout.BlockFormat;
 import dev.spillway.layout.DType;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageBackends;
 import dev.spillway.storage.redis.RedisBlockKeys;
@@ -93,7 +94,7 @@ public class RemoteTierBenchmark {
             // hundreds of milliseconds, and a timeout would fail the measured call.
             SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_REMOTE_URL", server.url(),
                     "SPILLWAY_REMOTE_TIMEOUT_MS", "5000"));
-            backend = StorageBackends.open(server.url(), config, layout);
+            backend = StorageBackends.open(server.url(), config, layout, new SpillwayMetrics());
             arena = Arena.ofShared();
             SplittableRandom random = new SplittableRandom(3);
             for (int i = 0; i < BLOCKS; i++) {
