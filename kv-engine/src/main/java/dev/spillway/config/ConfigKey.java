@@ -44,7 +44,7 @@ public enum ConfigKey {
     /** When chunks are written to the lower tiers. */
     WRITE_POLICY(false, ValueKind.choice("write-through", "write-back"), "write-through", "policy name",
             "write-through queues every stored chunk for the disk and remote tiers at once; write-back writes a"
-                    + " chunk down only when the host tier evicts it."),
+                    + " chunk down only when the host tier evicts it, or when the engine closes."),
     /** Admission filter of the disk tier. */
     LOCAL_DISK_ADMIT_AFTER(false, ValueKind.integer(1, 1000), 1, "integer (stores)",
             "Write a chunk to the disk tier only once it has been stored this many times, to spare SSDs."),

@@ -1,7 +1,9 @@
 package dev.spillway.tier;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
 import java.util.function.LongPredicate;
@@ -63,6 +65,10 @@ import org.agrona.collections.Long2LongHashMap;
  * <p>A draining chunk is in no index, so no lookup or retrieve can reach its slot: until its block
  * is written it is a miss, never another chunk's bytes, and the slot is reused only once every
  * lease on it is closed, that is, once every worker has copied it.
+ *
+ * <p>Each slot also remembers which lower tiers already hold its chunk (a bit per lower tier, set
+ * when the chunk was promoted from that tier), so that write-back, on eviction or at close
+ * ({@link #residentChunks}), writes a chunk only to the tiers it is dirty for.
  */
 final class HostMemoryTier implements MemoryTier {
 
@@ -81,6 +87,8 @@ final class HostMemoryTier implements MemoryTier {
     private final int[] tokens;
     private final int[] pins;
     private final long[] pinDeadline;
+    /** Per slot, a bit per lower tier (by its index below host memory) that holds the chunk already. */
+    private final byte[] cleanTiers;
     private final LongPredicate evictable = this::evictable;
     private long evictionNow;
     /** Takes over evicted chunks under write-back; {@code null} under write-through. Guarded by the lock. */
@@ -116,6 +124,7 @@ final class HostMemoryTier implements MemoryTier {
         this.tokens = new int[capacity];
         this.pins = new int[capacity];
         this.pinDeadline = new long[capacity];
+        this.cleanTiers = new byte[capacity];
         this.draining = new int[capacity];
         String tier = Tier.HOST.label();
         this.stored = metrics.counter("spillway_stored_chunks_total", "Chunks written into a tier", "tier", tier);
@@ -218,6 +227,17 @@ final class HostMemoryTier implements MemoryTier {
 
     @Override
     public int store(long[] hashes, int chunk, int startToken, int chunkTokens, KvSource source) {
+        return store(hashes, chunk, startToken, chunkTokens, source, 0);
+    }
+
+    /**
+     * Stores a chunk as {@link #store(long[], int, int, int, KvSource)} does, remembering which lower
+     * tiers already hold it.
+     *
+     * @param cleanTiers a bit per lower tier, by its index below host memory, that holds the chunk
+     *                   already (a promotion from that tier); write-back does not write it there
+     */
+    int store(long[] hashes, int chunk, int startToken, int chunkTokens, KvSource source, int cleanTiers) {
         long lo = hashes[2 * chunk];
         long hi = hashes[2 * chunk + 1];
         int slot;
@@ -249,7 +269,7 @@ final class HostMemoryTier implements MemoryTier {
         }
         lock.lock();
         try {
-            return publish(hashes, chunk, slot, chunkTokens);
+            return publish(hashes, chunk, slot, chunkTokens, cleanTiers);
         } finally {
             lock.unlock();
         }
@@ -273,7 +293,7 @@ final class HostMemoryTier implements MemoryTier {
         return FULL;
     }
 
-    private int publish(long[] hashes, int chunk, int slot, int chunkTokens) {
+    private int publish(long[] hashes, int chunk, int slot, int chunkTokens, int clean) {
         long lo = hashes[2 * chunk];
         int outcome = presence(lo, hashes[2 * chunk + 1]);
         if (outcome != STORED) {
@@ -285,6 +305,7 @@ final class HostMemoryTier implements MemoryTier {
         hashHi[slot] = hashes[2 * chunk + 1];
         tokens[slot] = chunkTokens;
         pins[slot] = 0;
+        cleanTiers[slot] = (byte) clean;
         long parent = chunk == 0 ? EvictionPolicy.NONE : find(hashes[2 * chunk - 2], hashes[2 * chunk - 1]);
         policy.onInsert(slot, parent < 0 ? EvictionPolicy.NONE : parent);
         stored.increment();
@@ -320,7 +341,7 @@ final class HostMemoryTier implements MemoryTier {
             // The listener's answer, not the lease count, decides: a worker may already have copied
             // the victim and closed its lease, and the store's outcome should not hang on that race.
             BlockLease lease = pool.lease(v, tokens[v], (long) tokens[v] * payloadBytesPerToken);
-            if (drainListener.evicted(hashLo[v], hashHi[v], lease)) {
+            if (drainListener.evicted(hashLo[v], hashHi[v], cleanTiers[v], lease)) {
                 draining[(drainingHead + drainingCount) % draining.length] = v;
                 drainingCount++;
                 return DRAIN_STARTED;
@@ -339,6 +360,27 @@ final class HostMemoryTier implements MemoryTier {
         }
         pins[s] = 0;
         return true;
+    }
+
+    /**
+     * Returns every chunk resident now, with the lower tiers that hold it already: what write-back
+     * still has to write down when the store closes. Draining chunks are not among them (their
+     * writes are queued already), nor are chunks being stored.
+     */
+    List<Resident> residentChunks() {
+        lock.lock();
+        try {
+            List<Resident> resident = new ArrayList<>(index.size());
+            for (int slot = 0; slot < hashLo.length; slot++) {
+                // A free or draining slot keeps its old hash, which the index no longer maps to it.
+                if (index.get(hashLo[slot]) == slot) {
+                    resident.add(new Resident(hashLo[slot], hashHi[slot], cleanTiers[slot]));
+                }
+            }
+            return resident;
+        } finally {
+            lock.unlock();
+        }
     }
 
     private int find(long lo, long hi) {
@@ -363,6 +405,14 @@ final class HostMemoryTier implements MemoryTier {
         }
     }
 
+    /**
+     * A chunk resident in host memory, by its chain hash.
+     *
+     * @param cleanTiers a bit per lower tier, by its index below host memory, that holds it already
+     */
+    record Resident(long hashLo, long hashHi, int cleanTiers) {
+    }
+
     /** Takes over the chunks host memory evicts under write-back, before their slots are reused. */
     @FunctionalInterface
     interface EvictionListener {
@@ -373,10 +423,12 @@ final class HostMemoryTier implements MemoryTier {
          * it, or takes more with {@link BlockLease#retain}, until the bytes are copied, and closes
          * each one. The slot is reused once all of them are closed.
          *
-         * @param lease a lease on the victim's slot, carrying its token count
+         * @param cleanTiers a bit per lower tier, by its index below host memory, that holds the
+         *                   victim already and need not get it
+         * @param lease      a lease on the victim's slot, carrying its token count
          * @return whether any lease on the slot was handed on ({@code false}: all are closed and the
          *         evicting store may reuse the slot at once)
          */
-        boolean evicted(long hashLo, long hashHi, BlockLease lease);
+        boolean evicted(long hashLo, long hashHi, int cleanTiers, BlockLease lease);
     }
 }

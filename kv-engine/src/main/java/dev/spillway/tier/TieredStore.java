@@ -37,7 +37,11 @@ import org.slf4j.LoggerFactory;
  * {@link WriteBehind} worker, so a store never waits on a disk or the network. Under write-through
  * a store queues each chunk it adds; under write-back it queues nothing, and G2 hands each chunk it
  * evicts to the workers instead, its slot held (draining) until every worker has copied it out (see
- * {@link HostMemoryTier}), so that chunks used while hot never cost a write.
+ * {@link HostMemoryTier}), so that chunks used while hot never cost a write. A chunk promoted from
+ * a lower tier is clean for that tier and is not written back to it. The chunks still resident when
+ * the store closes were never evicted, so {@link #close} writes them down then, through the same
+ * workers (one feeding thread per tier, so that a slow tier does not hold up a fast one), waiting
+ * on full queues within the same bounded wait as the flush of what is already queued.
  *
  * <p>A lookup walks G2 first and asks the lower tiers only for the chunks after G2's prefix, so the
  * common all-in-G2 path touches no backend and allocates nothing (each thread reuses one hash
@@ -61,12 +65,12 @@ public final class TieredStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TieredStore.class);
     /** {@link Level#read}'s answer when the backend did not answer in time. */
     private static final int READ_TIMED_OUT = -2;
-    /** How long {@link #close} waits for the write-behind queues to drain. */
+    /** How long {@link #close} waits for the write-behind queues to take and write what is left. */
     private static final long CLOSE_FLUSH_MILLIS = 10_000;
 
     private final ChunkHasher hasher;
     private final KvLayout layout;
-    private final MemoryTier host;
+    private final HostMemoryTier host;
     private final Level[] levels;
     private final boolean writeBack;
     private final long pinTimeoutNanos;
@@ -113,21 +117,24 @@ public final class TieredStore implements AutoCloseable {
         this.writeBack = writePolicy == WritePolicy.WRITE_BACK && levels.length > 0;
         if (writeBack) {
             Level[] all = levels;
-            host.drainTo((lo, hi, lease) -> drain(all, lo, hi, lease));
+            host.drainTo((lo, hi, clean, lease) -> drain(all, lo, hi, clean, lease));
         }
     }
 
     /**
-     * Hands a chunk host memory evicts to every lower tier's writer, each with a lease of its own;
-     * runs under host memory's lock, so it only queues.
+     * Hands a chunk host memory evicts to the writer of every lower tier that does not hold it
+     * already, each with a lease of its own; runs under host memory's lock, so it only queues.
      *
+     * @param clean a bit per level, by index, that holds the chunk already
      * @return whether any writer queued it
      */
-    private static boolean drain(Level[] levels, long lo, long hi, BlockLease lease) {
+    private static boolean drain(Level[] levels, long lo, long hi, int clean, BlockLease lease) {
         boolean queued = false;
         try (lease) {
-            for (Level level : levels) {
-                queued |= level.writes.offerEvicted(lo, hi, lease.retain());
+            for (int t = 0; t < levels.length; t++) {
+                if ((clean & 1 << t) == 0) {
+                    queued |= levels[t].writes.offerEvicted(lo, hi, lease.retain());
+                }
             }
         }
         return queued;
@@ -378,9 +385,10 @@ public final class TieredStore implements AutoCloseable {
                 continue;
             }
             MemorySegment payload = BlockFormat.payload(buffer.asSlice(0, read));
-            // A full host tier only loses the promotion; the chunk is still delivered.
+            // A full host tier only loses the promotion; the chunk is still delivered. Level t holds
+            // it, so write-back need not write it there again.
             host.store(hashes, chunk, startToken, length,
-                    (c, s, n, dst) -> MemorySegment.copy(payload, 0, dst, 0, dst.byteSize()));
+                    (c, s, n, dst) -> MemorySegment.copy(payload, 0, dst, 0, dst.byteSize()), 1 << t);
             sink.write(chunk, startToken, length, payload);
             return t;
         }
@@ -405,7 +413,10 @@ public final class TieredStore implements AutoCloseable {
      * @throws InterruptedException when the waiting thread is interrupted
      */
     public boolean flush(long timeoutMillis) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        return flushUntil(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis));
+    }
+
+    private boolean flushUntil(long deadline) throws InterruptedException {
         boolean drained = true;
         for (Level level : levels) {
             drained &= level.writes.flush(deadline);
@@ -414,13 +425,20 @@ public final class TieredStore implements AutoCloseable {
     }
 
     /**
-     * Writes what is queued for the lower tiers (waiting at most 10 s), stops their writers, closes
-     * their backends and releases host memory; every lease must be closed first.
+     * Writes what is queued for the lower tiers and, under write-back, every chunk still resident in
+     * host memory that a lower tier admitted and does not hold (waiting at most 10 s in all), stops
+     * their writers, closes their backends and releases host memory; every lease must be closed
+     * first, and no request may run meanwhile. What could not be written in time is counted
+     * ({@code spillway_skipped_chunks_total}, cause {@code closed}).
      */
     @Override
     public void close() {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_FLUSH_MILLIS);
         try {
-            if (!flush(CLOSE_FLUSH_MILLIS)) {
+            if (writeBack) {
+                writeDownResident(deadline);
+            }
+            if (!flushUntil(deadline)) {
                 LOG.warn("closing with chunks still queued for the lower tiers after {} ms; they are not written",
                         CLOSE_FLUSH_MILLIS);
             }
@@ -434,6 +452,37 @@ public final class TieredStore implements AutoCloseable {
                 }
             } finally {
                 host.close();
+            }
+        }
+    }
+
+    /**
+     * Queues every chunk resident in host memory for the lower tiers that admitted it and do not
+     * hold it, one feeding thread per tier, each waiting on its tier's full queue until
+     * {@code deadline}; returns once every chunk is queued or counted as not written.
+     */
+    private void writeDownResident(long deadline) throws InterruptedException {
+        List<HostMemoryTier.Resident> resident = host.residentChunks();
+        int[] missed = new int[levels.length];
+        Thread[] feeders = new Thread[levels.length];
+        for (int t = 0; t < levels.length; t++) {
+            int level = t;
+            feeders[t] = Thread.ofVirtual().name("spillway-write-back-close-" + levels[t].lower.tier().label())
+                    .start(() -> missed[level] = levels[level].writes.offerResident(resident, 1 << level, deadline));
+        }
+        try {
+            for (Thread feeder : feeders) {
+                feeder.join();
+            }
+        } finally {
+            for (Thread feeder : feeders) {
+                feeder.interrupt();
+            }
+        }
+        for (int t = 0; t < levels.length; t++) {
+            if (missed[t] > 0) {
+                LOG.warn("{}: {} chunks resident in host memory were not queued in time at close; they are not written",
+                        levels[t].lower.tier().label(), missed[t]);
             }
         }
     }

@@ -39,6 +39,12 @@ import org.slf4j.LoggerFactory;
  * closing it is what lets host memory reuse the slot. A full queue drops the chunk and closes the
  * lease at once, so a stalled tier never holds host memory beyond its queue.
  *
+ * <p>Write-back at close ({@link #offerResident}): the chunks still resident in host memory were
+ * never evicted, so they are queued by hash, as under write-through, when the store closes. Here
+ * a full queue is waited on rather than dropped (close is not the request path), up to the close
+ * deadline; the chunks not queued by then, and those still queued when the worker stops, are
+ * counted (cause {@code closed}).
+ *
  * <p>Admission ({@code admitAfter > 1}): stores are counted per chunk in a direct-mapped table of
  * {@value #ADMISSION_SLOTS} entries indexed by the chain hash, about 320 KiB whatever the traffic.
  * An entry remembers the one chunk that used it last, so a collision makes the table forget the
@@ -70,6 +76,7 @@ final class WriteBehind implements AutoCloseable {
     private final Counter dropped;
     private final Counter evicted;
     private final Counter putErrors;
+    private final Counter closed;
 
     WriteBehind(LowerTier lower, MemoryTier host, ChunkHasher hasher, KvLayout layout, SpillwayMetrics metrics) {
         this.lower = lower;
@@ -89,6 +96,8 @@ final class WriteBehind implements AutoCloseable {
         this.evicted = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
                 "tier", tier, "cause", "evicted");
         this.putErrors = TieredStore.backendErrors(metrics, lower.tier(), "put");
+        this.closed = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
+                "tier", tier, "cause", "closed");
         metrics.gauge(queue::size, "spillway_write_behind_queue_depth", "Chunks waiting to be written to a lower tier",
                 "tier", tier);
         this.worker = Thread.ofPlatform().daemon().name("spillway-write-behind-" + tier).start(this::run);
@@ -126,6 +135,50 @@ final class WriteBehind implements AutoCloseable {
         }
         drained.close();
         return false;
+    }
+
+    /**
+     * Queues, as the store closes under write-back, every chunk of {@code resident} that this tier
+     * admitted and does not hold already, waiting for room in the queue until {@code deadlineNanos}.
+     * The chunks not queued by then, or when the calling thread is interrupted, are counted.
+     *
+     * @param tierBit this tier's bit in {@link HostMemoryTier.Resident#cleanTiers}
+     * @return how many chunks could not be queued
+     */
+    int offerResident(List<HostMemoryTier.Resident> resident, int tierBit, long deadlineNanos) {
+        for (int i = 0; i < resident.size(); i++) {
+            HostMemoryTier.Resident chunk = resident.get(i);
+            if ((chunk.cleanTiers() & tierBit) != 0 || !admitted(chunk.hashLo(), chunk.hashHi())) {
+                continue;
+            }
+            unfinished.incrementAndGet();
+            boolean queued;
+            try {
+                queued = queue.offer(new Pending(chunk.hashLo(), chunk.hashHi(), null),
+                        deadlineNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                queued = false;
+            }
+            if (!queued) {
+                finished();
+                int missed = unwritten(resident.subList(i, resident.size()), tierBit);
+                closed.add(missed);
+                return missed;
+            }
+        }
+        return 0;
+    }
+
+    /** Counts the chunks of {@code resident} that {@link #offerResident} would queue. */
+    private int unwritten(List<HostMemoryTier.Resident> resident, int tierBit) {
+        int count = 0;
+        for (HostMemoryTier.Resident chunk : resident) {
+            if ((chunk.cleanTiers() & tierBit) == 0 && admitted(chunk.hashLo(), chunk.hashHi())) {
+                count++;
+            }
+        }
+        return count;
     }
 
     /** Queues a chunk, or counts it dropped when the queue is full; returns whether it was queued. */
@@ -240,8 +293,8 @@ final class WriteBehind implements AutoCloseable {
     }
 
     /**
-     * Stops the worker; what is still queued is not written, and the draining slots it held are
-     * given back. Call {@link #flush} first to write it.
+     * Stops the worker; what is still queued is not written but counted (cause {@code closed}), and
+     * the draining slots it held are given back. Call {@link #flush} first to write it.
      */
     @Override
     public void close() {
@@ -252,6 +305,7 @@ final class WriteBehind implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         for (Pending chunk = queue.poll(); chunk != null; chunk = queue.poll()) {
+            closed.increment();
             if (chunk.drained() != null) {
                 chunk.drained().close();
             }

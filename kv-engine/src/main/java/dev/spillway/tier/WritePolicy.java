@@ -11,7 +11,9 @@ public enum WritePolicy {
 
     /**
      * A chunk is written down only when host memory evicts it, so that chunks that are stored and
-     * reused while hot never cost a disk or network write.
+     * reused while hot never cost a disk or network write. The chunks still in host memory when
+     * the store closes are written down then (a bounded wait), except to a tier they were promoted
+     * from.
      */
     WRITE_BACK
 }

@@ -45,7 +45,7 @@ class HostMemoryTierTest extends MemoryTierContractTest {
     void shouldKeepADrainingSlotUnreadableAndUnusedUntilItsLeaseCloses() {
         List<BlockLease> drained = new ArrayList<>();
         try (HostMemoryTier tier = hostTier(false)) {
-            tier.drainTo((lo, hi, lease) -> drained.add(lease));
+            tier.drainTo((lo, hi, clean, lease) -> drained.add(lease));
             for (int p = 0; p < CAPACITY; p++) {
                 assertThat(store(tier, 100 * p)).isEqualTo(MemoryTier.STORED);
             }
@@ -70,7 +70,7 @@ class HostMemoryTierTest extends MemoryTierContractTest {
     void shouldReuseAVictimAtOnceWhenNothingTakesItsLease() {
         List<BlockLease> offered = new ArrayList<>();
         try (HostMemoryTier tier = hostTier(false)) {
-            tier.drainTo((lo, hi, lease) -> {
+            tier.drainTo((lo, hi, clean, lease) -> {
                 offered.add(lease);
                 lease.close();
                 return false;

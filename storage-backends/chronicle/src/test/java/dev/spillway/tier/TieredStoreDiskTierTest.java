@@ -35,7 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link ChronicleBackend}: chunks evicted from host memory are found and returned from disk,
  * byte for byte, promoted back into host memory, kept across a restart, and a corrupted block ends
  * a retrieve instead of reaching the engine. Under write-back a chunk reaches the disk only when
- * host memory evicts it, and a chunk a retrieve holds is never the one evicted.
+ * host memory evicts it, and a chunk a retrieve holds is never the one evicted; the chunks still in
+ * host memory at close are written then (once admitted, and not back to the disk they came from),
+ * so that they too survive a restart.
  */
 class TieredStoreDiskTierTest {
 
@@ -48,6 +50,7 @@ class TieredStoreDiskTierTest {
     private static final String G3_RETRIEVED = "spillway_retrieved_tokens_total{tier=\"G3\"}";
     private static final String G3_STORED = "spillway_stored_chunks_total{tier=\"G3\"}";
     private static final String G2_DRAINING = "spillway_skipped_chunks_total{tier=\"G2\",cause=\"draining\"}";
+    private static final String G3_NOT_WRITTEN_AT_CLOSE = "spillway_skipped_chunks_total{tier=\"G3\",cause=\"closed\"}";
 
     @TempDir
     Path dir;
@@ -173,6 +176,55 @@ class TieredStoreDiskTierTest {
     }
 
     @Test
+    void shouldWriteTheChunksStillInHostMemoryToDiskAtCloseUnderWriteBack() throws Exception {
+        int[] first = prompt(1, 12);
+        int[] second = prompt(500, 4);
+        try (TieredStore store = open(1, HOST_SLOTS, WritePolicy.WRITE_BACK)) {
+            assertThat(store.store(first, 12, new PrefixKv(first))).isEqualTo(3);
+            assertThat(store.store(second, 4, new PrefixKv(second))).isEqualTo(1);
+            assertThat(store.flush(FLUSH_MILLIS)).as("write-behind drained").isTrue();
+            assertThat(metrics.value(G3_STORED)).as("all four stay in host memory").isZero();
+        }
+        assertThat(metrics.value(G3_STORED)).as("written at close").isEqualTo(4);
+        assertThat(metrics.value(G3_NOT_WRITTEN_AT_CLOSE)).isZero();
+
+        try (TieredStore store = open(1, HOST_SLOTS, WritePolicy.WRITE_BACK)) {
+            assertThat(store.lookup(first, 12)).isEqualTo(12);
+            assertThat(store.lookup(second, 4)).isEqualTo(4);
+            assertThat(metrics.value(G3_HITS)).as("every chunk from disk").isEqualTo(16);
+            assertThat(retrieveChecked(store, first)).containsExactly(0, 4, 8);
+            assertThat(retrieveChecked(store, second)).containsExactly(0);
+            assertThat(metrics.value(G3_RETRIEVED)).isEqualTo(16);
+
+            // Host memory is full of chunks promoted from disk: evicting one writes nothing, so its
+            // slot is reused at once instead of draining.
+            int[] third = prompt(900, 4);
+            assertThat(store.store(third, 4, new PrefixKv(third))).isEqualTo(1);
+            assertThat(metrics.value(G2_DRAINING)).isZero();
+        }
+        assertThat(metrics.value(G3_STORED)).as("only the new chunk; the promoted ones are not written back")
+                .isEqualTo(5);
+    }
+
+    @Test
+    void shouldWriteAtCloseOnlyTheChunksTheDiskAdmitted() throws Exception {
+        int[] twice = prompt(1, 8);
+        int[] once = prompt(500, 4);
+        try (TieredStore store = open(2, HOST_SLOTS, WritePolicy.WRITE_BACK)) {
+            store.store(twice, 8, new PrefixKv(twice));
+            store.store(twice, 8, new PrefixKv(twice));
+            store.store(once, 4, new PrefixKv(once));
+        }
+        assertThat(metrics.value(G3_STORED)).as("the chunks stored twice").isEqualTo(2);
+
+        try (TieredStore store = open(2, HOST_SLOTS, WritePolicy.WRITE_BACK)) {
+            assertThat(store.lookup(twice, 8)).isEqualTo(8);
+            assertThat(retrieveChecked(store, twice)).containsExactly(0, 4);
+            assertThat(store.lookup(once, 4)).as("never admitted").isZero();
+        }
+    }
+
+    @Test
     void shouldFindNothingBelowAChunkNoTierHolds() throws Exception {
         try (TieredStore store = open(1)) {
             int[] first = prompt(1, 12);
@@ -215,6 +267,29 @@ class TieredStoreDiskTierTest {
             })).isEqualTo(12);
             assertThat(starts).containsExactly(0, 4, 8);
             assertThat(engine.metrics().value(G3_RETRIEVED)).isEqualTo(12);
+        }
+    }
+
+    @Test
+    void shouldFindChunksOnDiskAfterARestartOfTheEngineUnderWriteBack() {
+        SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_CHUNK_SIZE", "4", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "0.001",
+                "SPILLWAY_LOCAL_DISK", dir.toString(), "SPILLWAY_MAX_LOCAL_DISK_SIZE", "0.001",
+                "SPILLWAY_WRITE_POLICY", "write-back"));
+        int[] tokens = prompt(7, 14);
+        try (SpillwayEngine engine = SpillwayEngine.open(config, LAYOUT, "model")) {
+            assertThat(engine.store(tokens, 14, new PrefixKv(tokens))).isEqualTo(3);
+            assertThat(engine.metrics().value(G3_STORED)).as("nothing evicted").isZero();
+        }
+        try (SpillwayEngine engine = SpillwayEngine.open(config, LAYOUT, "model")) {
+            assertThat(engine.lookup(tokens, 14)).isEqualTo(12);
+            assertThat(engine.metrics().value(G3_HITS)).isEqualTo(12);
+            PrefixKv kv = new PrefixKv(tokens);
+            List<Integer> starts = new ArrayList<>();
+            assertThat(engine.retrieve(tokens, 14, (chunk, start, count, src) -> {
+                assertThat(kv.matches(start, count, src)).as("bytes of chunk %d", chunk).isTrue();
+                starts.add(start);
+            })).isEqualTo(12);
+            assertThat(starts).containsExactly(0, 4, 8);
         }
     }
 
