@@ -3,7 +3,9 @@ package dev.spillway.storage.redis;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -23,9 +25,12 @@ import dev.spillway.metrics.Counter;
 import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import org.redisson.Redisson;
 import org.redisson.api.BatchOptions;
 import org.redisson.api.BatchResult;
+import org.redisson.api.RFuture;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.ByteArrayCodec;
 import org.redisson.client.protocol.RedisCommands;
@@ -43,16 +48,26 @@ import org.slf4j.LoggerFactory;
  *   <li><b>One round trip per call.</b> Each operation queues one command per block (EXISTS, GET,
  *       SET [EX ttl], DEL) in a Redisson batch and sends it pipelined. In a cluster the batch splits
  *       the commands by key slot and sends one pipeline per master, so a call costs one round trip
- *       per master it touches.</li>
+ *       per master it touches. A call of one block sends its one command without a batch, which
+ *       would only add bookkeeping.</li>
  *   <li><b>Binary keys.</b> Keys are {@link RedisBlockKeys} (binary); Redisson's object API would send
  *       them as UTF-8 strings and mangle them, so every command goes through the command executor's
- *       {@code byte[]}-key calls with {@link ByteArrayCodec}.</li>
- *   <li><b>One heap copy per block each way.</b> Redisson's codecs exchange {@code byte[]}: a put copies
- *       the caller's segment into an array (which also means Netty never reads the caller's memory
- *       after the future has completed, say by a timeout), and a get decodes each reply into an array
- *       that is then copied into the caller's segment. With ByteArrayCodec this copy is unavoidable.
- *       That copy runs on a Redisson thread when the reply arrives, so {@link #get}'s destinations
- *       must be segments of a shared (or global or automatic) arena, not a confined one.</li>
+ *       {@code byte[]}-key calls.</li>
+ *   <li><b>One copy per block each way, no heap arrays.</b> A put copies the caller's segment
+ *       once, on the caller's thread, into a pooled direct Netty buffer that it hands to Redisson
+ *       (which releases it when the command is over), so the caller's memory is never read after
+ *       {@link #put} returns; {@link BulkValueWriter} then sends that buffer to the socket by
+ *       reference instead of letting Redisson's encoder copy it into a frame. The block is not sent
+ *       from the caller's memory without a copy, because nothing bounds how long Netty may still
+ *       read it after the put's future has completed: Redisson fails a command whose write has not
+ *       finished in time while the bytes still wait in the channel's outbound buffer (a slow or
+ *       stalled Redis, a full socket), and the caller would by then be free to reuse its memory.
+ *       A get decodes each reply with a {@link SegmentReadCodec} of its own, which copies the bulk
+ *       string from Netty's receive buffers straight into the caller's segment, and which the call
+ *       closes before completing its future, so a reply that arrives after a timeout is dropped
+ *       rather than written into memory the caller has taken back. That copy runs on a Netty event
+ *       loop, so {@link #get}'s destinations must be segments of a shared (or global or automatic)
+ *       arena, not a confined one.</li>
  *   <li><b>Failures never reach the request thread.</b> No call blocks or throws for I/O reasons. A
  *       failed round trip (timeout, refused connection, error reply) completes the future
  *       exceptionally with a {@link StorageException}, which the tier above counts and treats as a
@@ -154,36 +169,49 @@ public final class RedisBackend implements StorageBackend {
                         present++;
                     }
                     return present;
-                });
+                }, NO_CLEANUP);
     }
 
     @Override
     public CompletableFuture<Void> put(List<BlockKey> keys, List<MemorySegment> blocks) {
         requireSameSize(keys, blocks, "blocks");
         return submit("put", keys, droppedPut, () -> null, (batch, i, key) -> {
-            byte[] value = blocks.get(i).toArray(ValueLayout.JAVA_BYTE);
-            if (ttlSeconds.isPresent()) {
-                batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, key, value, "EX", ttlSeconds.getAsLong());
-            } else {
-                batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, key, value);
+            ByteBuf value = copyToDirect(blocks.get(i));
+            try {
+                return ttlSeconds.isPresent()
+                        ? batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, key, value, "EX",
+                                ttlSeconds.getAsLong())
+                        : batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, key, value);
+            } catch (RuntimeException e) {
+                // Not queued, so Redisson will not free it.
+                value.release();
+                throw e;
             }
-        }, responses -> null);
+        }, responses -> null, NO_CLEANUP);
     }
 
     @Override
     public CompletableFuture<int[]> get(List<BlockKey> keys, List<MemorySegment> destinations) {
         requireSameSize(keys, destinations, "destinations");
+        SegmentReadCodec[] codecs = new SegmentReadCodec[keys.size()];
+        for (int i = 0; i < codecs.length; i++) {
+            codecs[i] = new SegmentReadCodec(destinations.get(i));
+        }
         return submit("get", keys, droppedGet, () -> missing(keys.size()),
-                (batch, i, key) -> batch.readAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.GET, key),
+                (batch, i, key) -> batch.readAsync(key, codecs[i], RedisCommands.GET, key),
                 responses -> {
                     int[] lengths = missing(keys.size());
                     for (int i = 0; i < lengths.length; i++) {
-                        if (responses.get(i) instanceof byte[] block && block.length <= destinations.get(i).byteSize()) {
-                            MemorySegment.copy(block, 0, destinations.get(i), ValueLayout.JAVA_BYTE, 0, block.length);
-                            lengths[i] = block.length;
+                        if (responses.get(i) instanceof Integer length) {
+                            lengths[i] = length;
                         }
                     }
                     return lengths;
+                },
+                () -> {
+                    for (SegmentReadCodec codec : codecs) {
+                        codec.close();
+                    }
                 });
     }
 
@@ -191,7 +219,7 @@ public final class RedisBackend implements StorageBackend {
     public CompletableFuture<Void> remove(List<BlockKey> keys) {
         return submit("remove", keys, droppedRemove, () -> null,
                 (batch, i, key) -> batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.DEL, key),
-                responses -> null);
+                responses -> null, NO_CLEANUP);
     }
 
     @Override
@@ -235,10 +263,12 @@ public final class RedisBackend implements StorageBackend {
      * @param whenOpen the result while the circuit is open (misses, or nothing for writes)
      * @param command  queues the command for one key
      * @param result   turns the batch's responses, in key order, into the result
+     * @param settle   runs once the round trip is over, success or failure, before the returned
+     *                 future completes: after it, nothing of this call may touch the caller's memory
      */
     private <T> CompletableFuture<T> submit(String operation, List<BlockKey> keys, Counter dropped, Supplier<T> whenOpen,
                                             BatchCommand command,
-                                            Function<List<?>, T> result) {
+                                            Function<List<?>, T> result, Runnable settle) {
         if (closed) {
             return CompletableFuture.failedFuture(new StorageException(NAME, operation, url + " is closed", null));
         }
@@ -250,17 +280,35 @@ public final class RedisBackend implements StorageBackend {
             return CompletableFuture.completedFuture(whenOpen.get());
         }
         CompletableFuture<? extends List<?>> sent;
+        CommandBatchService batch = null;
         try {
-            CommandBatchService batch = new CommandBatchService(commands, batchOptions);
+            if (keys.size() == 1) {
+                // One command needs no batch: the executor sends it with the same timeout and no retries.
+                sent = command.queue(commands, 0, RedisBlockKeys.encode(keys.get(0))).toCompletableFuture()
+                        .thenApply(Collections::singletonList);
+                return track(operation, sent, result, settle);
+            }
+            batch = new CommandBatchService(commands, batchOptions);
             for (int i = 0; i < keys.size(); i++) {
                 command.queue(batch, i, RedisBlockKeys.encode(keys.get(i)));
             }
             sent = batch.executeAsync().toCompletableFuture().thenApply(BatchResult::getResponses);
         } catch (RuntimeException e) {
             // Redisson may refuse synchronously (shutting down, no node for a slot): same as a failed trip.
+            discard(batch);
             sent = CompletableFuture.failedFuture(e);
         }
+        return track(operation, sent, result, settle);
+    }
+
+    /**
+     * Turns a sent call's responses into its result once it is over, reporting the outcome to the
+     * breaker, and keeps the call in {@link #inFlight} meanwhile.
+     */
+    private <T> CompletableFuture<T> track(String operation, CompletableFuture<? extends List<?>> sent,
+                                           Function<List<?>, T> result, Runnable settle) {
         CompletableFuture<T> future = sent.handle((responses, error) -> {
+            settle.run();
             if (error == null) {
                 if (breaker.onSuccess()) {
                     LOG.info("{}: reachable again, circuit closed", url);
@@ -280,6 +328,44 @@ public final class RedisBackend implements StorageBackend {
         return future;
     }
 
+    /** Frees what a batch that was never sent holds (the put's buffers). */
+    private static void discard(CommandBatchService batch) {
+        if (batch == null) {
+            return;
+        }
+        try {
+            batch.discardAsync();
+        } catch (RuntimeException e) {
+            LOG.debug("discarding an unsent batch failed", e);
+        }
+    }
+
+    /**
+     * The put's one copy: the caller's block into a pooled direct buffer, here on the caller's
+     * thread, so the caller's memory is never read after {@link #put} returns. Redisson owns the
+     * buffer from the moment it is queued and releases it when the command is over (written,
+     * failed or discarded); {@link BulkValueWriter} sends it to the socket by reference, holding
+     * its own reference until the socket has taken the bytes.
+     */
+    private static ByteBuf copyToDirect(MemorySegment block) {
+        int length = Math.toIntExact(block.byteSize());
+        ByteBuf buffer = ByteBufAllocator.DEFAULT.directBuffer(length, length);
+        try {
+            ByteBuffer view;
+            try {
+                view = block.asByteBuffer();
+            } catch (UnsupportedOperationException e) {
+                // A heap segment over an array other than byte[].
+                view = ByteBuffer.wrap(block.toArray(ValueLayout.JAVA_BYTE));
+            }
+            buffer.writeBytes(view);
+        } catch (RuntimeException e) {
+            buffer.release();
+            throw e;
+        }
+        return buffer;
+    }
+
     private static int[] missing(int count) {
         int[] lengths = new int[count];
         Arrays.fill(lengths, MISSING);
@@ -293,7 +379,12 @@ public final class RedisBackend implements StorageBackend {
         }
     }
 
-    /** Queues the command of one key of a call in a batch. */
+    private static final Runnable NO_CLEANUP = () -> { };
+
+    /**
+     * Queues the command of one key of a call in a batch, or, when the call has only that key and
+     * {@code executor} is the backend's command executor rather than a batch, sends it.
+     */
     @FunctionalInterface
     private interface BatchCommand {
 
@@ -301,6 +392,6 @@ public final class RedisBackend implements StorageBackend {
          * @param index    the key's position in the call's lists
          * @param redisKey the key's {@link RedisBlockKeys} form
          */
-        void queue(CommandBatchService batch, int index, byte[] redisKey);
+        RFuture<?> queue(CommandAsyncExecutor executor, int index, byte[] redisKey);
     }
 }

@@ -97,7 +97,9 @@ record RedisUrl(String scheme, List<String> hosts, Optional<String> username, Op
                 // Redisson's defaults (16 worker and 32 I/O threads) are sized for a busy
                 // application server; the backend only pipelines GET/SET batches.
                 .setThreads(2)
-                .setNettyThreads(4);
+                .setNettyThreads(4)
+                // The put's block copies go to the socket by reference, not through Redisson's encoder.
+                .setNettyHook(new BulkValueWriter.Hook());
         List<String> addresses = hosts.stream()
                 .map(host -> (scheme.equals("rediss") ? "rediss://" : "redis://") + host)
                 .toList();

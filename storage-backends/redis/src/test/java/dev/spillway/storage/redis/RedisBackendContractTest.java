@@ -7,13 +7,16 @@ import dev.spillway.layout.BlockFormat;
 import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageBackendContractTest;
+import dev.spillway.storage.redis.testing.NettyLeakCheck;
 import dev.spillway.storage.redis.testing.RawRedis;
 import dev.spillway.storage.redis.testing.RedisServerFixture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The storage contract on a real, standalone redis-server. */
+@ExtendWith(NettyLeakCheck.class)
 class RedisBackendContractTest extends StorageBackendContractTest {
 
     @RegisterExtension

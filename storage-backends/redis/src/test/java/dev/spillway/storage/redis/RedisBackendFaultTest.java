@@ -25,8 +25,10 @@ import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageException;
 import dev.spillway.storage.redis.testing.BoundedPoll;
+import dev.spillway.storage.redis.testing.NettyLeakCheck;
 import dev.spillway.storage.redis.testing.RedisServerFixture;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Redis killed under load and restarted on the same port: the request path sees misses, dropped
@@ -34,6 +36,7 @@ import org.junit.jupiter.api.Test;
  * once Redis is back. The breaker's timing is {@link CircuitBreakerTest}'s business; here the
  * waits are bounded polls.
  */
+@ExtendWith(NettyLeakCheck.class)
 class RedisBackendFaultTest {
 
     private static final int LOADERS = 2;

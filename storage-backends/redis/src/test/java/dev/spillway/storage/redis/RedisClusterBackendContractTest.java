@@ -14,17 +14,20 @@ import dev.spillway.layout.BlockFormat;
 import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageBackendContractTest;
+import dev.spillway.storage.redis.testing.NettyLeakCheck;
 import dev.spillway.storage.redis.testing.RawRedis;
 import dev.spillway.storage.redis.testing.RedisClusterFixture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The storage contract on a real three-master Redis Cluster: every call's keys hash to slots on
  * different masters, so each batch is split and routed per master.
  */
+@ExtendWith(NettyLeakCheck.class)
 class RedisClusterBackendContractTest extends StorageBackendContractTest {
 
     @RegisterExtension

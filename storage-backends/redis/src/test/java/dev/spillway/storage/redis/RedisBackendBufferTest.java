@@ -1,0 +1,169 @@
+package dev.spillway.storage.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+
+import dev.spillway.key.BlockKey;
+import dev.spillway.metrics.SpillwayMetrics;
+import dev.spillway.storage.StorageBackend;
+import dev.spillway.storage.StorageException;
+import dev.spillway.storage.redis.testing.NettyLeakCheck;
+import dev.spillway.storage.redis.testing.RedisServerFixture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The buffers of the data path: a put sends a copy made before it returned, a get writes the
+ * caller's destination only while the caller waits (never after a timeout has handed it back),
+ * and no Netty buffer leaks on any of these paths ({@link NettyLeakCheck}).
+ */
+@ExtendWith(NettyLeakCheck.class)
+class RedisBackendBufferTest {
+
+    @RegisterExtension
+    static final RedisServerFixture REDIS = new RedisServerFixture();
+
+    private static final int BLOCK_BYTES = 256 * 1024 + 96;
+
+    private final Arena arena = Arena.ofShared();
+    private RedisBackend backend;
+
+    @BeforeEach
+    void open() {
+        backend = RedisBackend.open(URI.create(REDIS.address()),
+                RemoteConfigs.remote(REDIS.address(), "SPILLWAY_REMOTE_TIMEOUT_MS", "300"), new SpillwayMetrics());
+    }
+
+    @AfterEach
+    void close() {
+        backend.close();
+        arena.close();
+    }
+
+    @Test
+    void shouldStoreWhatTheBlockHeldWhenPutReturnedAndReadItIntoDestinationsOfAnySize() {
+        List<BlockKey> keys = List.of(key(1), key(2), key(3));
+        List<MemorySegment> blocks = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            blocks.add(filled(BLOCK_BYTES, (byte) (i + 1)));
+        }
+        var stored = backend.put(keys, blocks);
+        // This backend reads the caller's blocks only inside put: overwriting them before the
+        // write completes changes nothing that is stored.
+        for (MemorySegment block : blocks) {
+            block.fill((byte) 0x55);
+        }
+        stored.join();
+
+        MemorySegment exact = arena.allocate(BLOCK_BYTES);
+        MemorySegment larger = arena.allocate(BLOCK_BYTES + 4096).fill((byte) 0x77);
+        MemorySegment small = arena.allocate(BLOCK_BYTES - 1).fill((byte) 0x77);
+        MemorySegment absent = arena.allocate(64).fill((byte) 0x77);
+        int[] lengths = backend.get(List.of(keys.get(0), keys.get(1), keys.get(2), key(99)),
+                List.of(exact, larger, small, absent)).join();
+
+        assertThat(lengths).containsExactly(BLOCK_BYTES, BLOCK_BYTES, StorageBackend.MISSING, StorageBackend.MISSING);
+        assertThat(exact.mismatch(filled(BLOCK_BYTES, (byte) 1))).isEqualTo(-1);
+        assertThat(larger.asSlice(0, BLOCK_BYTES).mismatch(filled(BLOCK_BYTES, (byte) 2))).isEqualTo(-1);
+        assertThat(larger.get(ValueLayout.JAVA_BYTE, BLOCK_BYTES)).isEqualTo((byte) 0x77);
+        assertThat(small.mismatch(filled(BLOCK_BYTES - 1, (byte) 0x77))).isEqualTo(-1);
+        assertThat(absent.mismatch(filled(64, (byte) 0x77))).isEqualTo(-1);
+    }
+
+    @Test
+    void shouldNotWriteTheDestinationWhenTheReplyArrivesAfterTheTimeout() throws Exception {
+        BlockKey key = key(7);
+        backend.put(List.of(key), List.of(filled(BLOCK_BYTES, (byte) 9))).join();
+        MemorySegment destination = arena.allocate(BLOCK_BYTES).fill((byte) 0x11);
+
+        // Redis holds every client's commands for 1 s: the get times out after 300 ms, and its reply
+        // comes in some 700 ms later, to a call that has handed its destination back.
+        pauseClients(1000);
+        assertThatThrownBy(() -> backend.get(List.of(key), List.of(destination)).join())
+                .isInstanceOf(CompletionException.class)
+                .hasCauseInstanceOf(StorageException.class);
+        Thread.sleep(1500);
+
+        assertThat(destination.mismatch(filled(BLOCK_BYTES, (byte) 0x11))).isEqualTo(-1);
+        // And the same backend reads normally again.
+        MemorySegment again = arena.allocate(BLOCK_BYTES);
+        assertThat(backend.get(List.of(key), List.of(again)).join()).containsExactly(BLOCK_BYTES);
+        assertThat(again.mismatch(filled(BLOCK_BYTES, (byte) 9))).isEqualTo(-1);
+    }
+
+    @Test
+    void shouldSendABlockOfOneKeyCallByReferenceIntact() {
+        // One key: a single SET, which BulkValueWriter frames with the block by reference.
+        MemorySegment block = filled(BLOCK_BYTES, (byte) 5);
+        block.set(ValueLayout.JAVA_BYTE, BLOCK_BYTES - 1, (byte) 6);
+        backend.put(List.of(key(4)), List.of(block)).join();
+        MemorySegment destination = arena.allocate(BLOCK_BYTES);
+
+        assertThat(backend.get(List.of(key(4)), List.of(destination)).join()).containsExactly(BLOCK_BYTES);
+        assertThat(destination.mismatch(block)).isEqualTo(-1);
+    }
+
+    @Test
+    void shouldFreeThePutsCopyWhenTheWriteTimesOut() throws Exception {
+        pauseClients(1000);
+        assertThatThrownBy(() -> backend.put(List.of(key(10)), List.of(filled(BLOCK_BYTES, (byte) 5))).join())
+                .isInstanceOf(CompletionException.class)
+                .hasCauseInstanceOf(StorageException.class);
+        assertThatThrownBy(() -> backend.put(List.of(key(8), key(9)),
+                List.of(filled(BLOCK_BYTES, (byte) 3), filled(BLOCK_BYTES, (byte) 4))).join())
+                .isInstanceOf(CompletionException.class)
+                .hasCauseInstanceOf(StorageException.class);
+        Thread.sleep(1500);
+        MemorySegment destination = arena.allocate(BLOCK_BYTES);
+        assertThat(backend.get(List.of(key(9)), List.of(destination)).join()).containsExactly(BLOCK_BYTES);
+        assertThat(destination.mismatch(filled(BLOCK_BYTES, (byte) 4))).isEqualTo(-1);
+        assertThat(backend.get(List.of(key(10)), List.of(destination)).join()).containsExactly(BLOCK_BYTES);
+        assertThat(destination.mismatch(filled(BLOCK_BYTES, (byte) 5))).isEqualTo(-1);
+    }
+
+    private MemorySegment filled(int bytes, byte value) {
+        return arena.allocate(bytes).fill(value);
+    }
+
+    private static BlockKey key(int chunk) {
+        return new BlockKey(1, 2, 3, chunk, ~chunk, 16);
+    }
+
+    /** CLIENT PAUSE on a plain socket, so the tier's own connections are the ones held. */
+    private static void pauseClients(int millis) throws IOException {
+        String ms = Integer.toString(millis);
+        String command = "*3\r\n$6\r\nCLIENT\r\n$5\r\nPAUSE\r\n$" + ms.length() + "\r\n" + ms + "\r\n";
+        try (Socket socket = new Socket("127.0.0.1", REDIS.port())) {
+            OutputStream out = socket.getOutputStream();
+            out.write(command.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            byte[] reply = new byte[5];
+            int read = 0;
+            while (read < reply.length) {
+                int n = in.read(reply, read, reply.length - read);
+                if (n < 0) {
+                    break;
+                }
+                read += n;
+            }
+            assertThat(new String(reply, 0, read, StandardCharsets.US_ASCII)).isEqualTo("+OK\r\n");
+        }
+    }
+}
