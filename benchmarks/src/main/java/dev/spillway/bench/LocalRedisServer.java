@@ -16,6 +16,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import dev.spillway.config.SpillwayConfig;
+
 /**
  * An empty, non-persistent {@code redis-server} from the PATH on a free loopback port, a child of
  * the benchmark's fork, stopped by its pid. The tests' {@code RedisServerFixture} does the same but
@@ -114,7 +116,7 @@ final class LocalRedisServer implements AutoCloseable {
     }
 
     private static Path findOnPath(String command) {
-        String path = System.getenv().getOrDefault("PATH", "");
+        String path = SpillwayConfig.environment().getOrDefault("PATH", "");
         for (String dir : path.split(File.pathSeparator)) {
             try {
                 Path candidate = Path.of(dir, command);

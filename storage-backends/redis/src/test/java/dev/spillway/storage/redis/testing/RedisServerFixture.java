@@ -18,6 +18,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import dev.spillway.config.SpillwayConfig;
+
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -198,7 +200,7 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
     }
 
     static Path findOnPath(String command) {
-        String path = System.getenv().getOrDefault("PATH", "");
+        String path = SpillwayConfig.environment().getOrDefault("PATH", "");
         for (String dir : path.split(File.pathSeparator)) {
             try {
                 Path candidate = Path.of(dir, command);
