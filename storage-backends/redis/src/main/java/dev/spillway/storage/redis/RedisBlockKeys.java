@@ -10,16 +10,22 @@ import dev.spillway.key.BlockKey;
  * The Redis key of a block: the ASCII prefix {@value #PREFIX} followed by the binary form of its
  * {@link BlockKey}, {@value #BYTES} bytes in all:
  * <pre>
- *   0                   9                                                     57
+ *   0                   11                                                    59
  *   +-------------------+-----------------------------------------------------+
- *   | "spillway:"       | BlockKey binary form (48 bytes, little-endian)      |
+ *   | "spillway:{}"     | BlockKey binary form (48 bytes, little-endian)      |
  *   | 73 70 69 6c 6c 77 | namespace, model, layout, chain lo, chain hi,       |
- *   | 61 79 3a          | tokens, reserved (see BlockKey)                     |
+ *   | 61 79 3a 7b 7d    | tokens, reserved (see BlockKey)                     |
  *   +-------------------+-----------------------------------------------------+
  * </pre>
  * The prefix sets Spillway's keys apart from anything else in the same Redis (and lets
  * {@code SCAN MATCH spillway:*} find them); the BlockKey names the tenant, model and KV layout,
  * so many engines and models share one Redis without reading each other's blocks.
+ *
+ * <p>The empty {@code {}} is for Redis Cluster, which hashes only the text between a key's first
+ * {@code {} and the next {@code }} when that text is not empty. The namespace, model and layout
+ * bytes are the same for every key of an engine, and some engines' bytes hold a {@code {} followed
+ * by a {@code }}: without the empty tag first, all of such an engine's keys would hash to one slot,
+ * on one node. With it, Redis hashes the whole key and blocks spread over the cluster.
  *
  * <p>The key is binary, not text. Redisson's object names are Java strings that it sends as
  * UTF-8, which would mangle it, so use these keys only with calls that take {@code byte[]} keys.
@@ -27,9 +33,9 @@ import dev.spillway.key.BlockKey;
 public final class RedisBlockKeys {
 
     /** The ASCII prefix of every block key. */
-    public static final String PREFIX = "spillway:";
-    /** Size of a block's Redis key: the 9-byte prefix and the BlockKey. */
-    public static final int BYTES = 9 + BlockKey.BYTES;
+    public static final String PREFIX = "spillway:{}";
+    /** Size of a block's Redis key: the 11-byte prefix and the BlockKey. */
+    public static final int BYTES = 11 + BlockKey.BYTES;
 
     private static final byte[] PREFIX_BYTES = PREFIX.getBytes(StandardCharsets.US_ASCII);
 

@@ -30,19 +30,42 @@ class RedisBlockKeysTest {
     void shouldWriteThePrefixThenTheBinaryBlockKey() {
         byte[] redisKey = RedisBlockKeys.encode(KEY);
 
-        assertThat(redisKey).hasSize(RedisBlockKeys.BYTES).hasSize(57);
+        assertThat(redisKey).hasSize(RedisBlockKeys.BYTES).hasSize(59);
         assertThat(HexFormat.of().formatHex(redisKey)).isEqualTo(
-                HexFormat.of().formatHex("spillway:".getBytes(StandardCharsets.US_ASCII)) + HexFormat.of().formatHex(KEY.toBytes()));
-        assertThat(HexFormat.of().formatHex(redisKey, 9, 17)).isEqualTo("0807060504030201");
+                HexFormat.of().formatHex("spillway:{}".getBytes(StandardCharsets.US_ASCII)) + HexFormat.of().formatHex(KEY.toBytes()));
+        assertThat(HexFormat.of().formatHex(redisKey, 11, 19)).isEqualTo("0807060504030201");
+    }
+
+    @Test
+    void shouldLetRedisClusterHashTheWholeKeyWhateverTheBlockKeyBytes() {
+        // A BlockKey whose bytes hold a '{' then a '}', which alone would make a hash tag.
+        BlockKey braces = new BlockKey(0x7d_41_7bL, 0x7d7d7d7dL, 0x7b7b7b7bL, 1, 2, 16);
+        byte[] redisKey = RedisBlockKeys.encode(braces);
+        assertThat(hashedPart(redisKey)).as("Redis Cluster's hash-tag rule").isEqualTo(redisKey);
+    }
+
+    /** The bytes Redis Cluster hashes: between the first '{' and the next '}' if not empty, else all. */
+    private static byte[] hashedPart(byte[] key) {
+        for (int open = 0; open < key.length; open++) {
+            if (key[open] == '{') {
+                for (int close = open + 1; close < key.length; close++) {
+                    if (key[close] == '}') {
+                        return close == open + 1 ? key : Arrays.copyOfRange(key, open + 1, close);
+                    }
+                }
+                return key;
+            }
+        }
+        return key;
     }
 
     @Test
     void shouldNameAWrongLength() {
-        byte[] redisKey = Arrays.copyOf(RedisBlockKeys.encode(KEY), 56);
+        byte[] redisKey = Arrays.copyOf(RedisBlockKeys.encode(KEY), 58);
 
         assertThatThrownBy(() -> RedisBlockKeys.decode(redisKey))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Redis key length=56: expected 57 (\"spillway:\" and a 48-byte BlockKey)");
+                .hasMessage("Redis key length=58: expected 59 (\"spillway:{}\" and a 48-byte BlockKey)");
     }
 
     @Test
@@ -53,7 +76,7 @@ class RedisBlockKeysTest {
 
         assertThatThrownBy(() -> RedisBlockKeys.decode(redisKey))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Redis key prefix=\"lmcache\\x22\\xfe\": expected \"spillway:\"");
+                .hasMessage("Redis key prefix=\"lmcache\\x22\\xfe{}\": expected \"spillway:{}\"");
     }
 
     @Test
