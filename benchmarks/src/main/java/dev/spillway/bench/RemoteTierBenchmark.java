@@ -19,6 +19,7 @@ import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageBackends;
 import dev.spillway.storage.redis.RedisBlockKeys;
+import dev.spillway.storage.redis.RedisServerProcess;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -64,7 +65,7 @@ public class RemoteTierBenchmark {
     @Param({"1", "4"})
     public int blockMib;
 
-    private LocalRedisServer server;
+    private RedisServerProcess server;
     private StorageBackend backend;
     private Arena arena;
     private final List<BlockKey> keys = new ArrayList<>();
@@ -86,15 +87,15 @@ public class RemoteTierBenchmark {
      */
     @Setup(Level.Trial)
     public void setUp() throws IOException, InterruptedException {
-        server = LocalRedisServer.start();
+        server = RedisServerProcess.start(0, List.of());
         try {
             KvLayout layout = layout(blockMib);
             blockBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
             // Generous: under 4 callers on a shared 2-core machine a 4 MiB round trip can take
             // hundreds of milliseconds, and a timeout would fail the measured call.
-            SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_REMOTE_URL", server.url(),
+            SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_REMOTE_URL", server.address(),
                     "SPILLWAY_REMOTE_TIMEOUT_MS", "5000"));
-            backend = StorageBackends.open(server.url(), config, layout, new SpillwayMetrics());
+            backend = StorageBackends.open(server.address(), config, layout, new SpillwayMetrics());
             arena = Arena.ofShared();
             SplittableRandom random = new SplittableRandom(3);
             for (int i = 0; i < BLOCKS; i++) {

@@ -1,26 +1,27 @@
 package dev.spillway.storage.redis.testing;
 
 import java.io.IOException;
-import java.time.Duration;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import dev.spillway.storage.redis.RedisServerProcess;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real Redis Cluster of three masters and no replicas on loopback: three {@code redis-server
- * --cluster-enabled yes} processes ({@link RedisServerFixture}s), joined by {@code redis-cli
+ * --cluster-enabled yes} processes ({@link RedisServerProcess}es), joined by {@code redis-cli
  * --cluster create}, each stopped by its pid on {@link #close}.
  *
  * <p>Register it as an extension on a static field, or call {@link #start} and {@link #close}.
@@ -36,7 +37,7 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
     private static final long CREATE_TIMEOUT_SECONDS = 30;
     private static final long READY_TIMEOUT_MILLIS = 20_000;
 
-    private final List<RedisServerFixture> nodes = new ArrayList<>();
+    private final List<RedisServerProcess> nodes = new ArrayList<>();
     private Path directory;
 
     /** Creates a fixture that has not started the cluster yet. */
@@ -59,13 +60,11 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
         try {
             for (int i = 0; i < MASTERS; i++) {
                 int port = clusterPort();
-                RedisServerFixture node = new RedisServerFixture(port, List.of("--cluster-enabled", "yes",
-                        "--cluster-config-file", directory.resolve("nodes-" + port + ".conf").toString()));
-                nodes.add(node);
-                node.start();
+                nodes.add(RedisServerProcess.start(port, List.of("--cluster-enabled", "yes",
+                        "--cluster-config-file", directory.resolve("nodes-" + port + ".conf").toString())));
             }
             createCluster();
-            for (RedisServerFixture node : nodes) {
+            for (RedisServerProcess node : nodes) {
                 awaitClusterOk(node.port());
             }
         } catch (IOException | InterruptedException | RuntimeException e) {
@@ -88,7 +87,7 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
     /** Returns how many keys each master holds ({@code DBSIZE}), in {@link #nodeAddresses} order. */
     public List<Long> keyCounts() throws IOException, InterruptedException {
         List<Long> counts = new ArrayList<>();
-        for (RedisServerFixture node : nodes) {
+        for (RedisServerProcess node : nodes) {
             counts.add(Long.parseLong(cli(node.port(), "dbsize").strip()));
         }
         return counts;
@@ -97,7 +96,7 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
     /** Stops every node by its pid and deletes the cluster's files. Idempotent. */
     @Override
     public void close() {
-        nodes.forEach(RedisServerFixture::close);
+        nodes.forEach(RedisServerProcess::close);
         if (directory != null) {
             try (Stream<Path> files = Files.walk(directory)) {
                 for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
@@ -132,7 +131,7 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
     /** Returns a free port whose bus port (port + 10000) is a valid port and free as well. */
     private static int clusterPort() throws IOException {
         for (int attempt = 0; attempt < 100; attempt++) {
-            int port = RedisServerFixture.freeLoopbackPort();
+            int port = RedisServerProcess.freeLoopbackPort();
             if (port + BUS_PORT_OFFSET <= 65_535 && isFree(port + BUS_PORT_OFFSET)) {
                 return port;
             }
@@ -149,7 +148,7 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
     }
 
     private void createCluster() throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(RedisServerFixture.findOnPath("redis-cli").toString(),
+        List<String> command = new ArrayList<>(List.of(RedisServerProcess.findOnPath("redis-cli").toString(),
                 "--cluster", "create"));
         command.addAll(hostPorts());
         command.addAll(List.of("--cluster-replicas", "0", "--cluster-yes"));
@@ -189,7 +188,7 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
 
     /** Runs one redis-cli command against a node and returns its output. */
     private static String cli(int port, String... arguments) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(RedisServerFixture.findOnPath("redis-cli").toString(),
+        List<String> command = new ArrayList<>(List.of(RedisServerProcess.findOnPath("redis-cli").toString(),
                 "-h", HOST, "-p", Integer.toString(port)));
         command.addAll(List.of(arguments));
         Process cli = new ProcessBuilder(command).redirectErrorStream(true).start();
