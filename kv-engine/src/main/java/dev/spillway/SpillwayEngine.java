@@ -12,6 +12,7 @@ import dev.spillway.gpu.GpuRuntimes;
 import dev.spillway.key.ChunkHasher;
 import dev.spillway.key.TokenChunker;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.memory.BlockLease;
 import dev.spillway.memory.HostArena;
 import dev.spillway.memory.HostRegion;
 import dev.spillway.metrics.SpillwayMetrics;
@@ -171,6 +172,19 @@ public final class SpillwayEngine implements AutoCloseable {
      */
     public int retrieve(int[] tokens, int numTokens, KvSink sink) {
         return store.retrieve(tokens, numTokens, sink);
+    }
+
+    /**
+     * Leases the held prefix of {@code tokens[0, numTokens)} in host memory, promoting chunks from
+     * the lower tiers, for a caller that copies them out after this returns (see
+     * {@link TieredStore#acquirePrefix}).
+     *
+     * @param maxChunks the most leading chunks to lease
+     * @param leases    receives one lease per chunk, in prompt order; the caller closes each
+     * @return the number of tokens the leases cover
+     */
+    public int acquirePrefix(int[] tokens, int numTokens, int maxChunks, List<BlockLease> leases) {
+        return store.acquirePrefix(tokens, numTokens, maxChunks, leases);
     }
 
     /** Returns the configuration the engine runs with. */

@@ -358,6 +358,49 @@ public final class TieredStore implements AutoCloseable {
             }
             fromLevel[level] += length;
         }
+        return countRetrieved(fromHost, fromLevel);
+    }
+
+    /**
+     * Leases the longest held prefix of {@code tokens[0, numTokens)} in host memory, for a caller
+     * that copies the chunks out later, layer by layer (the connector's layer-wise load), rather than
+     * during the call as {@link #retrieve} does. A chunk only a lower tier holds is read, verified and
+     * promoted into host memory first and leased there; the prefix ends at the first chunk no tier
+     * returns intact or whose promotion finds no free slot, so every lease holds a whole, verified
+     * chunk. Releases the pins a lookup took on the leased chunks.
+     *
+     * @param maxChunks the most leading chunks to lease
+     * @param leases    receives one lease per chunk, in prompt order; the caller closes each
+     * @return the number of tokens the leases cover
+     */
+    public int acquirePrefix(int[] tokens, int numTokens, int maxChunks, List<BlockLease> leases) {
+        TokenChunker chunker = hasher.chunker();
+        long[] hashes = hashes(tokens, numTokens);
+        int chunks = Math.min(maxChunks, chunker.chunkCount(numTokens));
+        int fromHost = 0;
+        int[] fromLevel = levels.length == 0 ? null : new int[levels.length];
+        for (int i = 0; i < chunks; i++) {
+            BlockLease lease = host.acquire(hashes[2 * i], hashes[2 * i + 1], true);
+            if (lease != null) {
+                fromHost += lease.tokens();
+            } else if (fromLevel != null) {
+                int length = chunker.chunkLength(numTokens, i);
+                int level = retrieveBelow(hashes, i, chunker.chunkStart(i), length, (c, s, n, src) -> { });
+                lease = level < 0 ? null : host.acquire(hashes[2 * i], hashes[2 * i + 1], false);
+                if (lease != null) {
+                    fromLevel[level] += length;
+                }
+            }
+            if (lease == null) {
+                break;
+            }
+            leases.add(lease);
+        }
+        return countRetrieved(fromHost, fromLevel);
+    }
+
+    /** Counts the tokens a retrieve took from each tier and returns their sum. */
+    private int countRetrieved(int fromHost, int[] fromLevel) {
         retrievedTokens.add(fromHost);
         int delivered = fromHost;
         for (int t = 0; fromLevel != null && t < levels.length; t++) {

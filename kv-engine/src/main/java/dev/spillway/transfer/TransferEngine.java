@@ -180,7 +180,7 @@ public final class TransferEngine implements AutoCloseable {
      * One load or save in flight: one event per layer, waited on one layer at a time. Close it when
      * the step is done; closing waits for every queued layer.
      */
-    public final class Load implements AutoCloseable {
+    public final class Load implements LayerTransfer {
 
         private final KvSliceLayout slices;
         private final List<MemorySegment> chunks;
@@ -255,6 +255,7 @@ public final class TransferEngine implements AutoCloseable {
          *
          * @return whether the layer, and every layer waited on before it, completed without error
          */
+        @Override
         public boolean waitForLayer(int layer) {
             if (!queued[layer]) {
                 throw new IllegalStateException("layer " + layer + " was never queued");
@@ -282,6 +283,7 @@ public final class TransferEngine implements AutoCloseable {
          * @return whether every chunk moved intact; false means every chunk of this load must be
          *         treated as missing
          */
+        @Override
         public boolean await() {
             for (int l = 0; l < layerDone.length; l++) {
                 if (queued[l]) {
@@ -292,6 +294,7 @@ public final class TransferEngine implements AutoCloseable {
         }
 
         /** Returns whether any layer failed so far. */
+        @Override
         public boolean failed() {
             return failed;
         }
