@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = SpillwayCli.ManifestVersion.class,
         description = "Spillway, a KV-cache offloading engine for LLM inference.",
-        subcommands = {ConfigCommand.class, GpuInfoCommand.class})
+        subcommands = {ConfigCommand.class, GpuInfoCommand.class, DemoCommand.class})
 public final class SpillwayCli implements Callable<Integer> {
 
     /** Exit status of a configuration error, the same as picocli gives a usage error. */
@@ -94,6 +94,11 @@ public final class SpillwayCli implements Callable<Integer> {
      */
     SpillwayConfig loadConfig() {
         return SpillwayConfig.load(env);
+    }
+
+    /** Returns the environment this command runs with, for a subcommand that loads a derived configuration. */
+    Map<String, String> environment() {
+        return env;
     }
 
     /** Without a subcommand there is nothing to do: shows the usage and fails as a usage error does. */
