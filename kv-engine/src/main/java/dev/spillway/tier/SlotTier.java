@@ -109,7 +109,7 @@ abstract class SlotTier implements MemoryTier {
     private final Counter skippedFull;
     private final Counter skippedCollision;
     private final Counter skippedDraining;
-    private final Counter evicted;
+    private final Counter evictions;
 
     /**
      * Creates the bookkeeping for the slots of {@code pool}.
@@ -137,7 +137,7 @@ abstract class SlotTier implements MemoryTier {
         this.skippedFull = skipped(metrics, tier, "full");
         this.skippedCollision = skipped(metrics, tier, "collision");
         this.skippedDraining = skipped(metrics, tier, "draining");
-        this.evicted = metrics.counter("spillway_evicted_chunks_total", "Chunks a tier gave up for room",
+        this.evictions = metrics.counter("spillway_evicted_chunks_total", "Chunks a tier gave up for room",
                 "tier", label, "cause", "capacity");
         metrics.gauge(this::used, "spillway_pool_used_slots", "Slots holding a chunk", "tier", label);
         metrics.gauge(pool::capacity, "spillway_pool_capacity_slots", "Slots of a tier", "tier", label);
@@ -420,7 +420,7 @@ abstract class SlotTier implements MemoryTier {
         }
         int v = (int) victim;
         index.remove(hashLo[v]);
-        evicted.increment();
+        evictions.increment();
         if (drainListener != null) {
             // The listener's answer, not the lease count, decides: a worker may already have copied
             // the victim and closed its lease, and the store's outcome should not hang on that race.
