@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks Spillway on a machine with an NVIDIA GPU: runs the gpu-tagged tests (the GpuRuntime
-# contract on JCudaRuntime, CudaProbe's device listing) with the JUnit console launcher, then
-# GpuCheck's bandwidth benchmark (H2D, D2H and D2D through the transfer engine and its kernels,
-# beside plain cudaMemcpyAsync copies of the same bytes), and prints one summary.
+# contract and the G1 tier's contract on JCudaRuntime, CudaProbe's device listing) with the JUnit
+# console launcher, then GpuCheck's bandwidth benchmark (H2D, D2H and D2D through the transfer
+# engine and its kernels, beside plain cudaMemcpyAsync copies of the same bytes), and prints one
+# summary.
 #
 # It runs in two places:
 #   bash target/gpu-bundle/gpu-check.sh [ARGS]   inside a bundle from scripts/gpu-bundle.sh: the

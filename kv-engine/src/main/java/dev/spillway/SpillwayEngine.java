@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.LongFunction;
 
-import dev.spillway.config.ConfigKey;
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.gpu.GpuRuntime;
 import dev.spillway.gpu.GpuRuntimes;
@@ -18,6 +17,7 @@ import dev.spillway.memory.HostRegion;
 import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackends;
 import dev.spillway.storage.VerifyingBackend;
+import dev.spillway.tier.DeviceTierSpec;
 import dev.spillway.tier.KvSink;
 import dev.spillway.tier.KvSource;
 import dev.spillway.tier.LowerTier;
@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The one way into Spillway: store the KV of a prompt, ask how much of a prompt is held, and copy
  * the held prefix back out. The connector and the CLI are built on this class; tiers and backends
- * are reached only through it.
+ * are reached only through it. With {@code gpu_cache_size > 0} the GPU tier (G1) sits above host
+ * memory, on the runtime that {@code gpu} selects.
  *
  * <p>Thread-safe: many requests may store, look up and retrieve at once. None of the three calls
  * blocks on another request or throws because a tier is full; a full tier turns into a skipped
@@ -65,18 +66,18 @@ public final class SpillwayEngine implements AutoCloseable {
      * @param config  the validated configuration
      * @param layout  the KV layout of the attaching engine; its chunk tokens must equal {@code chunk_size}
      * @param modelId the model's name; part of every chunk's identity
-     * @throws IllegalArgumentException when the layout contradicts the configuration, naming both values
-     * @throws IllegalStateException naming the setting when the disk or remote tier's backend does not open
+     * @throws IllegalArgumentException when the layout contradicts the configuration, naming both values,
+     *                                  or a tier ({@code max_local_cpu_size}, {@code gpu_cache_size}) cannot
+     *                                  hold one chunk of this layout
+     * @throws IllegalStateException naming the setting when the disk or remote tier's backend does not
+     *                               open, or the GPU runtime cannot allocate the GPU tier
+     *                               ({@code gpu_cache_size})
      * @throws dev.spillway.config.ConfigException when {@code gpu=cuda} and no CUDA device answers
      */
     public static SpillwayEngine open(SpillwayConfig config, KvLayout layout, String modelId) {
         if (layout.chunkTokens() != config.chunkSize()) {
             throw new IllegalArgumentException("KvLayout.chunkTokens=" + layout.chunkTokens()
                     + ": expected chunk_size=" + config.chunkSize() + " from the configuration");
-        }
-        if (config.gpuCacheBytes() > 0) {
-            throw new IllegalArgumentException("gpu_cache_size=" + config.entry(ConfigKey.GPU_CACHE_SIZE).value()
-                    + ": expected 0; the device tier (G1) is not in this build yet");
         }
         if (!config.localCpu()) {
             throw new IllegalArgumentException("local_cpu=false: expected true; every transfer stages through the host "
@@ -93,19 +94,28 @@ public final class SpillwayEngine implements AutoCloseable {
         TieredStore store;
         try {
             gpu = GpuRuntimes.select(config).runtime();
-            store = TieredStore.create(hasher, layout, config.maxLocalCpuBytes(),
-                    gpu.<LongFunction<? extends HostRegion>>map(runtime -> runtime::allocatePinned)
-                            .orElse(HostArena::allocate),
-                    config.cachePolicy(), config.prefixAwareEviction(), config.pinTimeoutMillis(), metrics, lowerTiers,
-                    writePolicy);
+            if (config.gpuCacheBytes() > 0) {
+                // SpillwayConfig rejects gpu=off with a GPU tier, so a runtime is present here.
+                DeviceTierSpec deviceTier = new DeviceTierSpec(gpu.orElseThrow(), config.gpuCacheBytes(),
+                        config.copyStreams());
+                store = TieredStore.create(hasher, layout, config.maxLocalCpuBytes(), deviceTier, config.cachePolicy(),
+                        config.prefixAwareEviction(), config.pinTimeoutMillis(), metrics, lowerTiers, writePolicy);
+            } else {
+                store = TieredStore.create(hasher, layout, config.maxLocalCpuBytes(),
+                        gpu.<LongFunction<? extends HostRegion>>map(runtime -> runtime::allocatePinned)
+                                .orElse(HostArena::allocate),
+                        config.cachePolicy(), config.prefixAwareEviction(), config.pinTimeoutMillis(), metrics,
+                        lowerTiers, writePolicy);
+            }
         } catch (RuntimeException | Error e) {
             lowerTiers.forEach(lower -> lower.backend().close());
             gpu.ifPresent(GpuRuntime::close);
             throw e;
         }
-        LOG.info("spillway engine open: model={}, namespace={}, chunk={} tokens ({} bytes), host tier {} slots, policy {}{}, "
-                + "lower tiers {} ({})", modelId, config.namespace(), layout.chunkTokens(), layout.chunkBytes(),
-                store.hostTier().capacity(), config.cachePolicy().configName(), config.prefixAwareEviction() ? "+prefix" : "",
+        LOG.info("spillway engine open: model={}, namespace={}, chunk={} tokens ({} bytes), GPU tier {}, host tier {} slots, "
+                + "policy {}{}, lower tiers {} ({})", modelId, config.namespace(), layout.chunkTokens(), layout.chunkBytes(),
+                store.deviceTier().map(tier -> tier.capacity() + " slots").orElse("off"), store.hostTier().capacity(),
+                config.cachePolicy().configName(), config.prefixAwareEviction() ? "+prefix" : "",
                 lowerTiers.stream().map(lower -> lower.tier().label() + "=" + lower.backend().name()).toList(),
                 writePolicy);
         return new SpillwayEngine(config, layout, metrics, gpu, store);

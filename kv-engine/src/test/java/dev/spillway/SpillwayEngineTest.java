@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Map;
 
+import dev.spillway.config.ConfigException;
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.layout.DType;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.tier.PrefixKv;
 import org.junit.jupiter.api.Test;
 
@@ -61,10 +63,56 @@ class SpillwayEngineTest {
     }
 
     @Test
-    void shouldRefuseADeviceTierThisBuildDoesNotHave() {
-        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_GPU_CACHE_SIZE", "0.5"));
+    void shouldServeThroughTheGpuTierOnTheSimulatedRuntime() {
+        // A chunk is 4096 bytes: G1 has 26 slots and G2 5, fewer than the prompt's 6 chunks.
+        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_GPU", "sim",
+                "SPILLWAY_GPU_CACHE_SIZE", "0.0001", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "0.00002"));
+        try (SpillwayEngine engine = SpillwayEngine.open(config, LAYOUT, "tiny")) {
+            int[] tokens = prompt(100, 7);
+            PrefixKv kv = new PrefixKv(tokens);
+            assertThat(engine.store(tokens, 100, kv)).isEqualTo(6);
+            assertThat(engine.lookup(tokens, 100)).isEqualTo(96);
+            int[] chunks = {0};
+            assertThat(engine.retrieve(tokens, 100, (chunk, start, count, src) -> {
+                assertThat(kv.matches(start, count, src)).isTrue();
+                chunks[0]++;
+            })).isEqualTo(96);
+            assertThat(chunks[0]).isEqualTo(6);
+            SpillwayMetrics metrics = engine.metrics();
+            assertThat(metrics.value("spillway_pool_capacity_slots{tier=\"G1\"}")).isEqualTo(26);
+            assertThat(metrics.value("spillway_stored_chunks_total{tier=\"G1\"}")).isEqualTo(6);
+            assertThat(metrics.value("spillway_lookup_hit_tokens_total{tier=\"G1\"}")).as("chunk 0 left G2").isEqualTo(16);
+            assertThat(metrics.value("spillway_lookup_hit_tokens_total{tier=\"G2\"}")).isEqualTo(80);
+            assertThat(metrics.value("spillway_retrieved_tokens_total{tier=\"G1\"}")).isEqualTo(16);
+        }
+    }
+
+    @Test
+    void shouldRefuseAGpuTierTooSmallForOneChunk() {
+        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_GPU", "sim",
+                "SPILLWAY_GPU_CACHE_SIZE", "0.000000001", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "0.001"));
         assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
-                .hasMessage("gpu_cache_size=0.5: expected 0; the device tier (G1) is not in this build yet");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("gpu_cache_size=1 bytes: expected at least one chunk of 4096 bytes for this layout");
+    }
+
+    @Test
+    void shouldNameTheSettingWhenTheGpuCannotHoldItsTier() {
+        // The simulated device has 64 GiB.
+        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_GPU", "sim",
+                "SPILLWAY_GPU_CACHE_SIZE", "65", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "0.001"));
+        assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("gpu_cache_size=69793218560 bytes: the sim GPU runtime cannot open the GPU tier:"
+                        + " cudaMalloc failed: cudaErrorMemoryAllocation (69793218560 bytes)");
+    }
+
+    @Test
+    void shouldRefuseAGpuTierWithTheGpuOff() {
+        assertThatThrownBy(() -> SpillwayEngine.open(config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_GPU", "off",
+                "SPILLWAY_GPU_CACHE_SIZE", "0.5")), LAYOUT, "tiny"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SPILLWAY_GPU_CACHE_SIZE='0.5': gpu=off (env:SPILLWAY_GPU)");
     }
 
     @Test

@@ -73,10 +73,12 @@ public enum ConfigKey {
                     + " start without a device; sim always simulates; off runs without a device tier."),
     /** Capacity of the device tier. */
     GPU_CACHE_SIZE(false, ValueKind.gib(true), 0.0, "decimal (GiB)",
-            "Capacity of the GPU tier (G1); 0 turns it off."),
+            "Capacity of the GPU tier (G1), device memory above the CPU tier; 0 turns it off. Needs a GPU"
+                    + " runtime: gpu must not be off."),
     /** Copy streams of the transfer engine. */
     COPY_STREAMS(false, ValueKind.integer(1, 16), 2, "integer (streams)",
-            "Streams the transfer engine copies on, so that one layer loads while another is copied."),
+            "Streams the transfer engine copies on, so that one layer loads while another is copied; also how"
+                    + " many copies the GPU tier runs at once."),
     /** Link bandwidth the simulated runtime imposes on its copies. */
     SIM_LINK_GBPS(false, ValueKind.decimal(10_000), 0.0, "decimal (GB/s)",
             "Bandwidth the simulated GPU runtime's copies are held to, so that pipelining can be observed; 0"

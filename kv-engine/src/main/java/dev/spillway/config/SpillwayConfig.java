@@ -354,6 +354,13 @@ public final class SpillwayConfig {
             throw new ConfigException(diskSize.variable(), diskSize.written(),
                     "local_disk is not set, so the disk tier has no directory", "0, or local_disk set as well");
         }
+        Setting gpu = settings.get(GPU);
+        Setting gpuCache = settings.get(GPU_CACHE_SIZE);
+        if ("off".equals(gpu.value()) && (Double) gpuCache.value() > 0) {
+            throw new ConfigException(gpuCache.variable(), gpuCache.written(),
+                    "gpu=off (" + gpu.source() + ") leaves the GPU tier without a GPU runtime",
+                    "0 while gpu=off, or gpu=auto, cuda or sim");
+        }
         if (!(Boolean) cpu.value() && !diskOn && settings.get(REMOTE_URL).value() == null) {
             throw new ConfigException(cpu.variable(), cpu.written(),
                     "no tier enabled (local_disk and remote_url are unset)",

@@ -17,6 +17,7 @@ public final class BlockLease implements AutoCloseable {
     private final SlotPool pool;
     private final int slot;
     private final int tokens;
+    /** {@code null} for a slot of memory the host cannot address (see {@link SlotPool#unmapped}). */
     private final MemorySegment segment;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -28,10 +29,23 @@ public final class BlockLease implements AutoCloseable {
         LeakDetector.opened(this);
     }
 
-    /** Returns the leased bytes: the chunk's payload, {@code [layer][K|V][token][head][dim]}. */
+    /**
+     * Returns the leased bytes: the chunk's payload, {@code [layer][K|V][token][head][dim]}.
+     *
+     * @throws IllegalStateException when the lease is closed, or its slot is in memory the host
+     *                               cannot address (device memory, reached only through copies)
+     */
     public MemorySegment segment() {
         checkOpen();
+        if (segment == null) {
+            throw new IllegalStateException("lease on slot " + slot + " is of device memory: copy it out instead");
+        }
         return segment;
+    }
+
+    /** Returns whether this lease holds a slot of {@code pool}. */
+    public boolean belongsTo(SlotPool pool) {
+        return this.pool == pool;
     }
 
     /** Returns the number of tokens in the chunk. */

@@ -6,7 +6,9 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * Cuts one region into equal, 4 KiB aligned slots, hands them out and takes them back, and counts
- * the leases open on each.
+ * the leases open on each. The region is host memory ({@link #SlotPool(MemorySegment, long)}), whose
+ * slots are reachable as segments, or memory the host cannot address, such as a GPU's
+ * ({@link #unmapped}), whose slots are known only by {@link #offset} and reached through copies.
  *
  * <pre>
  *   region: | slot 0 ......... pad | slot 1 ......... pad | ... | slot n-1 ........ pad |
@@ -23,6 +25,7 @@ public final class SlotPool {
     /** Returned by {@link #acquire} when every slot is out. */
     public static final int NO_SLOT = -1;
 
+    /** The host memory the slots are cut from; {@code null} for memory the host cannot address. */
     private final MemorySegment region;
     private final long slotBytes;
     private final long stride;
@@ -39,13 +42,28 @@ public final class SlotPool {
      * @throws IllegalArgumentException when the region cannot hold a single slot
      */
     public SlotPool(MemorySegment region, long slotBytes) {
+        this(region, region.byteSize(), slotBytes);
+    }
+
+    /**
+     * Creates a pool over {@code regionBytes} bytes of memory the host cannot address (device
+     * memory): its slots have no {@link #segment}, and leases on them carry none.
+     *
+     * @param slotBytes the usable bytes of one slot, {@code >= 1}
+     * @throws IllegalArgumentException when the region cannot hold a single slot
+     */
+    public static SlotPool unmapped(long regionBytes, long slotBytes) {
+        return new SlotPool(null, regionBytes, slotBytes);
+    }
+
+    private SlotPool(MemorySegment region, long regionBytes, long slotBytes) {
         if (slotBytes < 1) {
             throw new IllegalArgumentException("slot size=" + slotBytes + ": expected at least 1 byte");
         }
         this.stride = (slotBytes + HostArena.ALIGNMENT - 1) / HostArena.ALIGNMENT * HostArena.ALIGNMENT;
-        long slots = region.byteSize() / stride;
+        long slots = regionBytes / stride;
         if (slots < 1) {
-            throw new IllegalArgumentException("pool region of " + region.byteSize() + " bytes: expected room for at least one "
+            throw new IllegalArgumentException("pool region of " + regionBytes + " bytes: expected room for at least one "
                     + stride + "-byte slot");
         }
         if (slots > Integer.MAX_VALUE - 8) {
@@ -116,17 +134,33 @@ public final class SlotPool {
         return out.get(slot);
     }
 
-    /** Returns slot {@code slot}'s usable bytes as a segment. */
-    public MemorySegment segment(int slot) {
+    /** Returns where slot {@code slot} starts in the region, in bytes. */
+    public long offset(int slot) {
         checkIndex(slot);
-        return region.asSlice(slot * stride, slotBytes);
+        return slot * stride;
     }
 
-    /** Returns the first {@code bytes} bytes of slot {@code slot}. */
+    /**
+     * Returns slot {@code slot}'s usable bytes as a segment.
+     *
+     * @throws IllegalStateException when the pool is {@link #unmapped}
+     */
+    public MemorySegment segment(int slot) {
+        return segment(slot, slotBytes);
+    }
+
+    /**
+     * Returns the first {@code bytes} bytes of slot {@code slot}.
+     *
+     * @throws IllegalStateException when the pool is {@link #unmapped}
+     */
     public MemorySegment segment(int slot, long bytes) {
         checkIndex(slot);
         if (bytes < 0 || bytes > slotBytes) {
             throw new IllegalArgumentException("bytes=" + bytes + ": expected 0.." + slotBytes);
+        }
+        if (region == null) {
+            throw new IllegalStateException("slot " + slot + " is in memory the host cannot address; copy it out instead");
         }
         return region.asSlice(slot * stride, bytes);
     }
@@ -136,10 +170,13 @@ public final class SlotPool {
      * being released meanwhile.
      *
      * @param tokens the number of tokens the slot holds, carried by the lease for its reader
+     * @param bytes  the bytes of the slot the lease covers; an {@link #unmapped} pool's lease carries
+     *               no segment of them
      */
     public BlockLease lease(int slot, int tokens, long bytes) {
+        MemorySegment bytesLeased = region == null ? null : segment(slot, bytes);
         refs.incrementAndGet(slot);
-        return new BlockLease(this, slot, tokens, segment(slot, bytes));
+        return new BlockLease(this, slot, tokens, bytesLeased);
     }
 
     /** Returns the number of open leases on {@code slot}. */

@@ -1,108 +1,22 @@
 package dev.spillway.tier;
 
-import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
-import java.util.function.LongPredicate;
 
 import dev.spillway.eviction.EvictionPolicy;
-import dev.spillway.memory.BlockLease;
 import dev.spillway.memory.HostRegion;
 import dev.spillway.memory.SlotPool;
-import dev.spillway.metrics.Counter;
 import dev.spillway.metrics.SpillwayMetrics;
-import org.agrona.collections.Long2LongHashMap;
 
 /**
  * G2: chunks in slots of one host region (page-locked when a GPU runtime exists, so that the
- * transfer engine can copy straight out of a slot).
- *
- * <h2>Design</h2>
- * One lock guards the index, the per-slot metadata and the eviction policy; it is held only for
- * map probes and bookkeeping, never while bytes are copied. The index maps the low 64 bits of a
- * chain hash to a slot, and the slot remembers the high 64 bits: a probe matches only when both
- * halves do, so two chunks that share the low half can never be confused. The second such chunk is
- * simply not stored (it counts as skipped, cause {@code collision}), which costs a miss, never
- * wrong KV.
- *
- * <p>A store reserves a slot under the lock (a free one, or the policy's victim), copies the
- * chunk in with the lock released, and publishes it under the lock. A reserved slot is in neither
- * the index nor the policy, so nobody can read or evict it half written. If another thread
- * published the same chunk meanwhile, the copy is dropped and the slot goes back.
- *
- * <p>A slot may be evicted only when no lease is open on it ({@link SlotPool#leases}) and its
- * pins have expired. Leases are opened only under the lock, so a zero count seen under the lock
- * cannot rise before the eviction completes.
- *
- * <p>Write-back ({@link #drainTo}): a victim's bytes must reach the lower tiers before its slot is
- * reused, but the store that evicts it holds the lock and is on the request path, so it copies
- * nothing. The victim goes out of the index and the policy as any victim does, and instead of being
- * reused its slot is <em>draining</em>: the listener gets a lease on it and hands that (or one
- * retained lease per lower tier) to the write-behind workers, which copy the bytes out and close
- * their leases. The slot comes back, free, to the first store that finds it in the draining queue
- * with no lease open. A store whose eviction started a drain is skipped (cause {@code draining}):
- * it would otherwise evict, and drain, victim after victim until a worker caught up.
- *
- * <pre>
- *   store ──lock──▶ reserve(): free slot? ──yes──▶ use it
- *                    │ no
- *                    ▼
- *                  head of draining queue has no lease? ──yes──▶ reuse it (its bytes are written down)
- *                    │ no
- *                    ▼
- *                  policy victim v: out of index and policy, listener.evicted(v's hash, lease on v)
- *                    │ a worker took a lease              │ no worker took one (queues full: dropped)
- *                    ▼                                    ▼
- *                  v joins the draining queue;          reuse v now
- *                  this store is skipped
- *
- *   worker: copies v's bytes out of its lease into its own buffer, closes the lease, then puts
- * </pre>
- *
- * <p>A draining chunk is in no index, so no lookup or retrieve can reach its slot: until its block
- * is written it is a miss, never another chunk's bytes, and the slot is reused only once every
- * lease on it is closed, that is, once every worker has copied it.
- *
- * <p>Each slot also remembers which lower tiers already hold its chunk (a bit per lower tier, set
- * when the chunk was promoted from that tier), so that write-back, on eviction or at close
- * ({@link #residentChunks}), writes a chunk only to the tiers it is dirty for.
+ * transfer engine and G1 copy straight into and out of a slot). The slot bookkeeping, pins,
+ * eviction and write-back draining are {@link SlotTier}'s; what is G2's own is that a slot's bytes
+ * are host memory, which a store's {@link KvSource} writes directly and a lease exposes as a
+ * segment.
  */
-final class HostMemoryTier implements MemoryTier {
-
-    private static final long ABSENT = -1L;
-    /** {@link #reserve}'s answer when it started draining a victim instead of handing out a slot. */
-    private static final int DRAIN_STARTED = -2;
+final class HostMemoryTier extends SlotTier {
 
     private final HostRegion region;
-    private final SlotPool pool;
-    private final int payloadBytesPerToken;
-    private final EvictionPolicy policy;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Long2LongHashMap index;
-    private final long[] hashLo;
-    private final long[] hashHi;
-    private final int[] tokens;
-    private final int[] pins;
-    private final long[] pinDeadline;
-    /** Per slot, a bit per lower tier (by its index below host memory) that holds the chunk already. */
-    private final byte[] cleanTiers;
-    private final LongPredicate evictable = this::evictable;
-    private long evictionNow;
-    /** Takes over evicted chunks under write-back; {@code null} under write-through. Guarded by the lock. */
-    private EvictionListener drainListener;
-    /** Ring of draining slots, oldest first, {@code drainingCount} from {@code drainingHead}. Guarded by the lock. */
-    private final int[] draining;
-    private int drainingHead;
-    private int drainingCount;
-
-    private final Counter stored;
-    private final Counter skippedFull;
-    private final Counter skippedCollision;
-    private final Counter skippedDraining;
-    private final Counter evicted;
 
     /**
      * Creates the tier over {@code region}, which it owns from now on.
@@ -113,116 +27,13 @@ final class HostMemoryTier implements MemoryTier {
      */
     HostMemoryTier(HostRegion region, long chunkBytes, int payloadBytesPerToken,
                    IntFunction<EvictionPolicy> policy, SpillwayMetrics metrics) {
+        super(Tier.HOST, new SlotPool(region.segment(), chunkBytes), payloadBytesPerToken, policy, metrics);
         this.region = region;
-        this.pool = new SlotPool(region.segment(), chunkBytes);
-        this.payloadBytesPerToken = payloadBytesPerToken;
-        int capacity = pool.capacity();
-        this.policy = policy.apply(capacity);
-        this.index = new Long2LongHashMap(Math.max(8, capacity * 2), 0.65f, ABSENT);
-        this.hashLo = new long[capacity];
-        this.hashHi = new long[capacity];
-        this.tokens = new int[capacity];
-        this.pins = new int[capacity];
-        this.pinDeadline = new long[capacity];
-        this.cleanTiers = new byte[capacity];
-        this.draining = new int[capacity];
-        String tier = Tier.HOST.label();
-        this.stored = metrics.counter("spillway_stored_chunks_total", "Chunks written into a tier", "tier", tier);
-        this.skippedFull = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
-                "tier", tier, "cause", "full");
-        this.skippedCollision = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
-                "tier", tier, "cause", "collision");
-        this.skippedDraining = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
-                "tier", tier, "cause", "draining");
-        this.evicted = metrics.counter("spillway_evicted_chunks_total", "Chunks a tier gave up for room",
-                "tier", tier, "cause", "capacity");
-        metrics.gauge(this::used, "spillway_pool_used_slots", "Slots holding a chunk", "tier", tier);
-        metrics.gauge(pool::capacity, "spillway_pool_capacity_slots", "Slots of a tier", "tier", tier);
     }
 
-    @Override
-    public Tier tier() {
-        return Tier.HOST;
-    }
-
-    @Override
-    public int capacity() {
-        return pool.capacity();
-    }
-
-    @Override
-    public int used() {
-        return pool.inUse();
-    }
-
-    /**
-     * Switches this tier to write-back: from now on every evicted chunk is offered to
-     * {@code listener} before its slot may be reused (see the class comment).
-     */
-    void drainTo(EvictionListener listener) {
-        lock.lock();
-        try {
-            drainListener = listener;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Returns the number of leases open on all slots; zero whenever no retrieve is running. */
-    int openLeases() {
-        return pool.totalLeases();
-    }
-
-    @Override
-    public int lookup(long[] hashes, int chunks, long pinDeadlineNanos) {
-        lock.lock();
-        try {
-            for (int i = 0; i < chunks; i++) {
-                int slot = find(hashes[2 * i], hashes[2 * i + 1]);
-                if (slot < 0) {
-                    return i;
-                }
-                if (pinDeadlineNanos > 0) {
-                    // Saturates rather than wraps: an engine may repeat a lookup without bound.
-                    pins[slot] = Math.max(pins[slot], pins[slot] + 1);
-                    if (pins[slot] == 1 || pinDeadlineNanos - pinDeadline[slot] > 0) {
-                        pinDeadline[slot] = pinDeadlineNanos;
-                    }
-                }
-            }
-            return chunks;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    @Override
-    public BlockLease acquire(long lo, long hi, boolean consumePin) {
-        return lease(lo, hi, true, consumePin);
-    }
-
-    @Override
-    public BlockLease peek(long lo, long hi) {
-        return lease(lo, hi, false, false);
-    }
-
-    private BlockLease lease(long lo, long hi, boolean access, boolean consumePin) {
-        lock.lock();
-        try {
-            int slot = find(lo, hi);
-            if (slot < 0) {
-                return null;
-            }
-            if (access) {
-                policy.onAccess(slot);
-            }
-            if (consumePin && pins[slot] > 0) {
-                pins[slot]--;
-            }
-            return pool.lease(slot, tokens[slot], (long) tokens[slot] * payloadBytesPerToken);
-        } finally {
-            lock.unlock();
-        }
+    /** Returns the memory the slots are cut from: page-locked ({@code PinnedBuffer}) when a GPU runtime exists. */
+    HostRegion region() {
+        return region;
     }
 
     @Override
@@ -238,197 +49,14 @@ final class HostMemoryTier implements MemoryTier {
      *                   already (a promotion from that tier); write-back does not write it there
      */
     int store(long[] hashes, int chunk, int startToken, int chunkTokens, KvSource source, int cleanTiers) {
-        long lo = hashes[2 * chunk];
-        long hi = hashes[2 * chunk + 1];
-        int slot;
-        lock.lock();
-        try {
-            int outcome = presence(lo, hi);
-            if (outcome != STORED) {
-                return outcome;
-            }
-            slot = reserve();
-            if (slot < 0) {
-                (slot == DRAIN_STARTED ? skippedDraining : skippedFull).increment();
-                return FULL;
-            }
-        } finally {
-            lock.unlock();
-        }
-        MemorySegment dst = slotBytes(slot, chunkTokens);
-        try {
-            source.read(chunk, startToken, chunkTokens, dst);
-        } catch (RuntimeException | Error e) {
-            lock.lock();
-            try {
-                pool.release(slot);
-            } finally {
-                lock.unlock();
-            }
-            throw e;
-        }
-        lock.lock();
-        try {
-            return publish(hashes, chunk, slot, chunkTokens, cleanTiers);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private MemorySegment slotBytes(int slot, int chunkTokens) {
-        return pool.segment(slot, (long) chunkTokens * payloadBytesPerToken);
-    }
-
-    /** Says whether a store of (lo, hi) should go ahead (STORED), is done (PRESENT) or must be skipped. */
-    private int presence(long lo, long hi) {
-        long slot = index.get(lo);
-        if (slot == ABSENT) {
-            return STORED;
-        }
-        if (hashHi[(int) slot] == hi) {
-            policy.onAccess(slot);
-            return PRESENT;
-        }
-        skippedCollision.increment();
-        return FULL;
-    }
-
-    private int publish(long[] hashes, int chunk, int slot, int chunkTokens, int clean) {
-        long lo = hashes[2 * chunk];
-        int outcome = presence(lo, hashes[2 * chunk + 1]);
-        if (outcome != STORED) {
-            pool.release(slot);
-            return outcome;
-        }
-        index.put(lo, slot);
-        hashLo[slot] = lo;
-        hashHi[slot] = hashes[2 * chunk + 1];
-        tokens[slot] = chunkTokens;
-        pins[slot] = 0;
-        cleanTiers[slot] = (byte) clean;
-        long parent = chunk == 0 ? EvictionPolicy.NONE : find(hashes[2 * chunk - 2], hashes[2 * chunk - 1]);
-        policy.onInsert(slot, parent < 0 ? EvictionPolicy.NONE : parent);
-        stored.increment();
-        return STORED;
-    }
-
-    /**
-     * Returns a free slot, a drained one or an evicted one, out of the index and the policy; or
-     * {@link #DRAIN_STARTED} when the victim is draining, or -1 when nothing may be evicted.
-     */
-    private int reserve() {
-        int slot = pool.acquire();
-        if (slot != SlotPool.NO_SLOT) {
-            return slot;
-        }
-        // Only the oldest draining slot is checked: workers copy in queue order, so when it is not
-        // done, later ones rarely are, and the store stays O(1) under the lock.
-        if (drainingCount > 0 && pool.leases(draining[drainingHead]) == 0) {
-            slot = draining[drainingHead];
-            drainingHead = (drainingHead + 1) % draining.length;
-            drainingCount--;
-            return slot;
-        }
-        evictionNow = System.nanoTime();
-        long victim = policy.evict(evictable);
-        if (victim == EvictionPolicy.NONE) {
-            return -1;
-        }
-        int v = (int) victim;
-        index.remove(hashLo[v]);
-        evicted.increment();
-        if (drainListener != null) {
-            // The listener's answer, not the lease count, decides: a worker may already have copied
-            // the victim and closed its lease, and the store's outcome should not hang on that race.
-            BlockLease lease = pool.lease(v, tokens[v], (long) tokens[v] * payloadBytesPerToken);
-            if (drainListener.evicted(hashLo[v], hashHi[v], cleanTiers[v], lease)) {
-                draining[(drainingHead + drainingCount) % draining.length] = v;
-                drainingCount++;
-                return DRAIN_STARTED;
-            }
-        }
-        return v;
-    }
-
-    private boolean evictable(long slot) {
-        int s = (int) slot;
-        if (pool.leases(s) != 0) {
-            return false;
-        }
-        if (pins[s] > 0 && evictionNow - pinDeadline[s] < 0) {
-            return false;
-        }
-        pins[s] = 0;
-        return true;
-    }
-
-    /**
-     * Returns every chunk resident now, with the lower tiers that hold it already: what write-back
-     * still has to write down when the store closes. Draining chunks are not among them (their
-     * writes are queued already), nor are chunks being stored.
-     */
-    List<Resident> residentChunks() {
-        lock.lock();
-        try {
-            List<Resident> resident = new ArrayList<>(index.size());
-            for (int slot = 0; slot < hashLo.length; slot++) {
-                // A free or draining slot keeps its old hash, which the index no longer maps to it.
-                if (index.get(hashLo[slot]) == slot) {
-                    resident.add(new Resident(hashLo[slot], hashHi[slot], cleanTiers[slot]));
-                }
-            }
-            return resident;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private int find(long lo, long hi) {
-        long slot = index.get(lo);
-        return slot != ABSENT && hashHi[(int) slot] == hi ? (int) slot : -1;
+        return store(hashes, chunk, chunkTokens, cleanTiers, (slot, bytes) -> {
+            source.read(chunk, startToken, chunkTokens, pool.segment(slot, bytes));
+            return true;
+        });
     }
 
     @Override
-    public void close() {
-        lock.lock();
-        try {
-            int open = pool.totalLeases();
-            if (open != 0) {
-                throw new IllegalStateException("host tier closed with " + open + " open leases");
-            }
-            Arrays.fill(pins, 0);
-            index.clear();
-            drainingCount = 0;
-            region.close();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * A chunk resident in host memory, by its chain hash.
-     *
-     * @param cleanTiers a bit per lower tier, by its index below host memory, that holds it already
-     */
-    record Resident(long hashLo, long hashHi, int cleanTiers) {
-    }
-
-    /** Takes over the chunks host memory evicts under write-back, before their slots are reused. */
-    @FunctionalInterface
-    interface EvictionListener {
-
-        /**
-         * Called under the tier's lock with a victim that is already out of the index and the
-         * policy; must neither copy its bytes nor block. The listener owns {@code lease}: it keeps
-         * it, or takes more with {@link BlockLease#retain}, until the bytes are copied, and closes
-         * each one. The slot is reused once all of them are closed.
-         *
-         * @param cleanTiers a bit per lower tier, by its index below host memory, that holds the
-         *                   victim already and need not get it
-         * @param lease      a lease on the victim's slot, carrying its token count
-         * @return whether any lease on the slot was handed on ({@code false}: all are closed and the
-         *         evicting store may reuse the slot at once)
-         */
-        boolean evicted(long hashLo, long hashHi, int cleanTiers, BlockLease lease);
+    void releaseMemory() {
+        region.close();
     }
 }

@@ -3,7 +3,8 @@ package dev.spillway.tier;
 import dev.spillway.memory.BlockLease;
 
 /**
- * A tier that holds chunks in slots of one memory region (G1 device memory, G2 host memory).
+ * A tier that holds chunks in slots of one memory region (G1 device memory, G2 host memory). A
+ * lease on a G1 slot carries no host segment: the device tier's bytes are reached through copies.
  * Chunks are named by their 128-bit chain hash, passed as the pair {@code hashes[2i], hashes[2i+1]}
  * (low, high) so that the lookup path allocates nothing.
  *
@@ -20,7 +21,7 @@ public interface MemoryTier extends AutoCloseable {
     int STORED = 0;
     /** {@link #store} found the chunk already resident. */
     int PRESENT = 1;
-    /** {@link #store} found no free slot and nothing evictable. */
+    /** {@link #store} did not store the chunk: no free slot and nothing evictable, or its copy failed. */
     int FULL = 2;
 
     /** Returns which tier this is. */
@@ -71,7 +72,7 @@ public interface MemoryTier extends AutoCloseable {
      */
     int store(long[] hashes, int chunk, int startToken, int tokens, KvSource source);
 
-    /** Releases the tier's memory; every lease must be closed first. */
+    /** Releases the tier's memory; every lease must be closed first. A second call does nothing. */
     @Override
     void close();
 }

@@ -5,13 +5,16 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.IntFunction;
 import java.util.function.LongFunction;
 
 import dev.spillway.eviction.EvictionPolicy;
 import dev.spillway.eviction.PolicyKind;
+import dev.spillway.gpu.GpuException;
 import dev.spillway.key.BlockKey;
 import dev.spillway.key.ChunkHasher;
 import dev.spillway.key.TokenChunker;
@@ -25,23 +28,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stores, finds and returns the chunks of prompts across the tiers: host memory (G2) and, below
- * it, the lower tiers in order (G3 local disk, then G4 remote), each a verified
- * {@link dev.spillway.storage.StorageBackend}.
+ * Stores, finds and returns the chunks of prompts across the tiers: device memory (G1, when on),
+ * host memory (G2) and, below it, the lower tiers in order (G3 local disk, then G4 remote), each a
+ * verified {@link dev.spillway.storage.StorageBackend}.
  *
  * <p>Only a contiguous prefix is ever a hit: every walk stops at the first chunk no tier holds,
  * because the engine cannot use KV whose prefix it must compute anyway.
  *
  * <h2>Design</h2>
- * A store writes into G2 only; each lower tier gets the chunks written behind by its own
- * {@link WriteBehind} worker, so a store never waits on a disk or the network. Under write-through
- * a store queues each chunk it adds; under write-back it queues nothing, and G2 hands each chunk it
- * evicts to the workers instead, its slot held (draining) until every worker has copied it out (see
- * {@link HostMemoryTier}), so that chunks used while hot never cost a write. A chunk promoted from
- * a lower tier is clean for that tier and is not written back to it. The chunks still resident when
- * the store closes were never evicted, so {@link #close} writes them down then, through the same
- * workers (one feeding thread per tier, so that a slow tier does not hold up a fast one), waiting
- * on full queues within the same bounded wait as the flush of what is already queued.
+ * A store writes into G2 (and from there into G1, see below); each lower tier gets the chunks
+ * written behind by its own {@link WriteBehind} worker, so a store never waits on a disk or the
+ * network. Under write-through a store queues each chunk it adds; under write-back it queues
+ * nothing, and G2 hands each chunk it evicts to the workers instead, its slot held (draining) until
+ * every worker has copied it out (see {@link SlotTier}), so that chunks used while hot never cost
+ * a write. A chunk promoted from a lower tier is clean for that tier and is not written back to it.
+ * The chunks still resident when the store closes were never evicted, so {@link #close} writes them
+ * down then, through the same workers (one feeding thread per tier, so that a slow tier does not
+ * hold up a fast one), waiting on full queues within the same bounded wait as the flush of what is
+ * already queued.
  *
  * <p>A lookup walks G2 first and asks the lower tiers only for the chunks after G2's prefix, so the
  * common all-in-G2 path touches no backend and allocates nothing (each thread reuses one hash
@@ -54,8 +58,26 @@ import org.slf4j.LoggerFactory;
  * <p>A retrieve serves each chunk from a G2 lease, or reads its block from G3, else G4, into a
  * per-thread staging buffer, where the verifying backend checks it; the payload goes to the sink
  * and is promoted into G2, so that the next lookup hits G2. The first chunk no tier returns ends the
- * retrieve. Lookups pin only G2 chunks: a lower-tier chunk may be gone by the retrieve, which then
- * delivers less.
+ * retrieve. Lookups pin only G2 (and G1) chunks: a lower-tier chunk may be gone by the retrieve,
+ * which then delivers less.
+ *
+ * <h2>The device tier (G1)</h2>
+ * G2 is the pinned staging of every store, so a store writes G2 exactly as without G1 (write-through
+ * to host) and then copies the chunk host-to-device from its G2 slot into G1
+ * ({@link DeviceMemoryTier#storeFrom}). That costs no extra host copy, and it keeps the lower tiers'
+ * write policies as they are: the write-behind reads every chunk from its G2 slot, write-through
+ * finds each newly stored chunk there, and write-back sees every chunk leave G2 through G2's own
+ * eviction, so G1 never holds a chunk that the lower tiers' policy has not seen. A chunk G2 does not
+ * take (no room) is not put in G1 either. G1 evicts independently; an evicted chunk is demoted into
+ * G2 (device-to-host) unless G2 holds it already.
+ *
+ * <p>A lookup continues G2's leading run through G1: each chunk counts for, and is pinned in, the
+ * tier a retrieve will take it from, G2 when G2 holds it (serving it costs no copy) and else G1.
+ * A retrieve of a chunk only G1 holds materialises it into a G2 slot (a G2 store whose source
+ * copies device-to-host) and then serves it as a G2 hit. When G2 has no room (say, it is full of
+ * the prompt's own pinned chunks) the chunk is delivered from G1's pinned staging instead, as a
+ * lower tier's chunk is delivered when its promotion finds no room. A failed copy makes it a miss
+ * for G1, and the lower tiers are asked instead.
  *
  * <p>Thread-safe. Nothing here blocks on another request, throws on a full tier or lets a backend's
  * failure reach the caller: those become misses and skipped writes, counted in the metrics.
@@ -71,6 +93,8 @@ public final class TieredStore implements AutoCloseable {
     private final ChunkHasher hasher;
     private final KvLayout layout;
     private final HostMemoryTier host;
+    /** G1; {@code null} when the device tier is off. */
+    private final DeviceMemoryTier device;
     private final Level[] levels;
     private final boolean writeBack;
     private final long pinTimeoutNanos;
@@ -84,12 +108,18 @@ public final class TieredStore implements AutoCloseable {
     private final Counter retrievedTokens;
     private final Counter storedChunks;
     private final Counter skippedAfterGap;
+    /** G1's counters; {@code null} when the device tier is off. */
+    private final Counter deviceHitTokens;
+    private final Counter deviceRetrievedTokens;
+    private final Counter deviceSkippedUnstaged;
 
-    private TieredStore(ChunkHasher hasher, KvLayout layout, HostMemoryTier host, List<LowerTier> lowerTiers,
-                        WritePolicy writePolicy, long pinTimeoutMillis, SpillwayMetrics metrics) {
+    private TieredStore(ChunkHasher hasher, KvLayout layout, HostMemoryTier host, DeviceMemoryTier device,
+                        List<LowerTier> lowerTiers, WritePolicy writePolicy, long pinTimeoutMillis,
+                        SpillwayMetrics metrics) {
         this.hasher = hasher;
         this.layout = layout;
         this.host = host;
+        this.device = device;
         this.pinTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(pinTimeoutMillis);
         long blockBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
         // An automatic arena: a backend completes reads on its own threads, and one that answers
@@ -102,6 +132,9 @@ public final class TieredStore implements AutoCloseable {
         this.storedChunks = metrics.counter("spillway_store_new_chunks_total", "Chunks a store added to the cache");
         this.skippedAfterGap = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
                 "tier", host.tier().label(), "cause", "after_gap");
+        this.deviceHitTokens = device == null ? null : hitTokens(metrics, device.tier());
+        this.deviceRetrievedTokens = device == null ? null : retrievedTokens(metrics, device.tier());
+        this.deviceSkippedUnstaged = device == null ? null : SlotTier.skipped(metrics, device.tier(), "evicted");
         this.levels = new Level[lowerTiers.size()];
         try {
             for (int t = 0; t < levels.length; t++) {
@@ -188,6 +221,33 @@ public final class TieredStore implements AutoCloseable {
                                      LongFunction<? extends HostRegion> hostMemory, PolicyKind policy,
                                      boolean prefixAware, long pinTimeoutMillis, SpillwayMetrics metrics,
                                      List<LowerTier> lowerTiers, WritePolicy writePolicy) {
+        return create(hasher, layout, hostBytes, hostMemory, null, policy, prefixAware, pinTimeoutMillis, metrics,
+                lowerTiers, writePolicy);
+    }
+
+    /**
+     * Creates a store as {@link #create(ChunkHasher, KvLayout, long, LongFunction, PolicyKind, boolean, long,
+     * SpillwayMetrics, List, WritePolicy)} does, with a device tier (G1) above host memory. The host
+     * tier is allocated in the device runtime's pinned memory, so that G1's copies to and from its
+     * slots are async-safe. G1 evicts by the same policy as G2 and its lookups pin for the same
+     * time.
+     *
+     * @param deviceTier the runtime and size of G1; the caller keeps the runtime and closes it after
+     *                   the store
+     * @throws IllegalArgumentException as the other factory does, or when G1 cannot hold one chunk
+     * @throws IllegalStateException    naming {@code gpu_cache_size} when the runtime cannot allocate G1
+     */
+    public static TieredStore create(ChunkHasher hasher, KvLayout layout, long hostBytes, DeviceTierSpec deviceTier,
+                                     PolicyKind policy, boolean prefixAware, long pinTimeoutMillis,
+                                     SpillwayMetrics metrics, List<LowerTier> lowerTiers, WritePolicy writePolicy) {
+        return create(hasher, layout, hostBytes, deviceTier.runtime()::allocatePinned, deviceTier, policy, prefixAware,
+                pinTimeoutMillis, metrics, lowerTiers, writePolicy);
+    }
+
+    private static TieredStore create(ChunkHasher hasher, KvLayout layout, long hostBytes,
+                                      LongFunction<? extends HostRegion> hostMemory, DeviceTierSpec deviceTier,
+                                      PolicyKind policy, boolean prefixAware, long pinTimeoutMillis,
+                                      SpillwayMetrics metrics, List<LowerTier> lowerTiers, WritePolicy writePolicy) {
         for (int t = 1; t < lowerTiers.size(); t++) {
             if (lowerTiers.get(t).tier().compareTo(lowerTiers.get(t - 1).tier()) <= 0) {
                 throw new IllegalArgumentException("lower tiers " + lowerTiers.stream().map(l -> l.tier().label()).toList()
@@ -203,14 +263,40 @@ public final class TieredStore implements AutoCloseable {
             throw new IllegalArgumentException("max_local_cpu_size=" + hostBytes + " bytes: expected at least one chunk of "
                     + layout.chunkBytes() + " bytes for this layout");
         }
+        if (deviceTier != null && deviceTier.bytes() < layout.chunkBytes()) {
+            throw new IllegalArgumentException("gpu_cache_size=" + deviceTier.bytes() + " bytes: expected at least one chunk of "
+                    + layout.chunkBytes() + " bytes for this layout");
+        }
+        IntFunction<EvictionPolicy> policies = capacity -> EvictionPolicy.create(policy, prefixAware, capacity);
+        int tokenBytes = Math.toIntExact(layout.tokenBytes());
         HostRegion region = hostMemory.apply(hostBytes);
+        HostMemoryTier host = null;
+        DeviceMemoryTier device = null;
         try {
-            HostMemoryTier host = new HostMemoryTier(region, layout.chunkBytes(), Math.toIntExact(layout.tokenBytes()),
-                    capacity -> EvictionPolicy.create(policy, prefixAware, capacity), metrics);
-            return new TieredStore(hasher, layout, host, lowerTiers, writePolicy, pinTimeoutMillis, metrics);
+            host = new HostMemoryTier(region, layout.chunkBytes(), tokenBytes, policies, metrics);
+            device = deviceTier == null ? null : openDeviceTier(deviceTier, layout, tokenBytes, host, policies, metrics);
+            return new TieredStore(hasher, layout, host, device, lowerTiers, writePolicy, pinTimeoutMillis, metrics);
         } catch (RuntimeException | Error e) {
-            region.close();
+            if (device != null) {
+                device.close();
+            }
+            if (host != null) {
+                host.close();
+            } else {
+                region.close();
+            }
             throw e;
+        }
+    }
+
+    private static DeviceMemoryTier openDeviceTier(DeviceTierSpec spec, KvLayout layout, int tokenBytes,
+                                                   HostMemoryTier host, IntFunction<EvictionPolicy> policies,
+                                                   SpillwayMetrics metrics) {
+        try {
+            return DeviceMemoryTier.create(spec, layout.chunkBytes(), tokenBytes, host, policies, metrics);
+        } catch (GpuException e) {
+            throw new IllegalStateException("gpu_cache_size=" + spec.bytes() + " bytes: the " + spec.runtime().kind()
+                    + " GPU runtime cannot open the GPU tier: " + e.getMessage(), e);
         }
     }
 
@@ -219,12 +305,18 @@ public final class TieredStore implements AutoCloseable {
         return host;
     }
 
+    /** Returns the device tier (G1), if the store has one. */
+    public Optional<MemoryTier> deviceTier() {
+        return Optional.ofNullable(device);
+    }
+
     /**
-     * Stores every chunk of {@code tokens[0, numTokens)} that host memory does not hold yet, and
+     * Stores every chunk of {@code tokens[0, numTokens)} that host memory does not hold yet, copies
+     * each chunk host memory holds into the device tier (when on) unless it holds it already, and
      * under write-through queues the chunks the lower tiers admit to be written behind (under
-     * write-back only counts the stores for admission). When a chunk finds no room, the
-     * chunks after it are skipped too: without their prefix they could never be hit. Never blocks on
-     * a full tier or a backend and never throws because of one.
+     * write-back only counts the stores for admission). When a chunk finds no room in host memory,
+     * the chunks after it are skipped too: without their prefix they could never be hit. Never blocks
+     * on a full tier or a backend and never throws because of one.
      *
      * @return the number of chunks newly stored in host memory
      */
@@ -242,6 +334,9 @@ public final class TieredStore implements AutoCloseable {
             if (outcome == MemoryTier.STORED) {
                 added++;
             }
+            if (device != null) {
+                storeInDevice(hashes, i);
+            }
             for (Level level : levels) {
                 if (writeBack) {
                     level.writes.countStore(hashes[2 * i], hashes[2 * i + 1]);
@@ -255,16 +350,36 @@ public final class TieredStore implements AutoCloseable {
     }
 
     /**
+     * Copies chunk {@code chunk}, which host memory holds, into the device tier straight from its G2
+     * slot; a failed copy or a full device tier only loses the G1 copy (counted).
+     */
+    private void storeInDevice(long[] hashes, int chunk) {
+        try (BlockLease staged = host.peek(hashes[2 * chunk], hashes[2 * chunk + 1])) {
+            if (staged == null) {
+                // Another store evicted it from G2 since: it has no pinned copy to come from.
+                deviceSkippedUnstaged.increment();
+                return;
+            }
+            device.storeFrom(hashes, chunk, staged, host.cleanTiers(staged));
+        }
+    }
+
+    /**
      * Returns how many leading tokens of {@code tokens[0, numTokens)} the tiers hold, in whole
-     * chunks, and pins the host tier's leading chunks until the pin timeout so that a retrieve can
-     * follow.
+     * chunks, and pins the leading chunks that host memory or the device tier holds until the pin
+     * timeout so that a retrieve can follow.
      */
     public int lookup(int[] tokens, int numTokens) {
         long[] hashes = hashes(tokens, numTokens);
         int chunks = hasher.chunker().chunkCount(numTokens);
-        int found = host.lookup(hashes, chunks, System.nanoTime() + pinTimeoutNanos);
+        long pinDeadline = System.nanoTime() + pinTimeoutNanos;
+        int found = host.lookup(hashes, chunks, pinDeadline);
         int hit = hasher.chunker().tokensCovered(numTokens, found);
         hitTokens.add(hit);
+        if (found < chunks && device != null) {
+            found = lookupThroughDevice(hashes, numTokens, found, pinDeadline);
+            hit = hasher.chunker().tokensCovered(numTokens, found);
+        }
         if (found < chunks && levels.length > 0) {
             hit += lookupBelow(hashes, numTokens, found);
         }
@@ -274,7 +389,31 @@ public final class TieredStore implements AutoCloseable {
     }
 
     /**
-     * Extends a lookup past host memory's prefix: walks the chunks from {@code first} on and counts
+     * Extends host memory's leading run through the device tier, chunk by chunk: a chunk host memory
+     * holds counts for, and is pinned in, host memory; else one the device tier holds, in the device
+     * tier. Stops at the first chunk neither holds.
+     *
+     * @return the index of that chunk, or the chunk count
+     */
+    private int lookupThroughDevice(long[] hashes, int numTokens, int first, long pinDeadline) {
+        TokenChunker chunker = hasher.chunker();
+        int chunks = chunker.chunkCount(numTokens);
+        int hostTokens = 0;
+        int deviceTokens = 0;
+        int i = first;
+        while (i < chunks && device.lookup(hashes, i, i + 1, pinDeadline) > i) {
+            deviceTokens += chunker.chunkLength(numTokens, i);
+            int next = host.lookup(hashes, i + 1, chunks, pinDeadline);
+            hostTokens += chunker.tokensCovered(numTokens, next) - chunker.tokensCovered(numTokens, i + 1);
+            i = next;
+        }
+        hitTokens.add(hostTokens);
+        deviceHitTokens.add(deviceTokens);
+        return i;
+    }
+
+    /**
+     * Extends a lookup past the memory tiers' prefix: walks the chunks from {@code first} on and counts
      * the tokens of those some tier holds, up to the first chunk none does (see the class comment).
      */
     private int lookupBelow(long[] hashes, int numTokens, int first) {
@@ -291,13 +430,18 @@ public final class TieredStore implements AutoCloseable {
         Arrays.fill(runEnd, -1);
         boolean[] failed = new boolean[levels.length];
         int hostTokens = 0;
+        int deviceTokens = 0;
         int[] levelTokens = new int[levels.length];
         int i = first;
         walk:
         for (; i < chunks; i++) {
             int length = chunker.chunkLength(numTokens, i);
-            if (residentInHost(hashes, i)) {
+            if (resident(host, hashes, i)) {
                 hostTokens += length;
+                continue;
+            }
+            if (device != null && resident(device, hashes, i)) {
+                deviceTokens += length;
                 continue;
             }
             for (int t = 0; t < levels.length; t++) {
@@ -315,7 +459,10 @@ public final class TieredStore implements AutoCloseable {
             break;
         }
         hitTokens.add(hostTokens);
-        int hit = hostTokens;
+        int hit = hostTokens + deviceTokens;
+        if (device != null) {
+            deviceHitTokens.add(deviceTokens);
+        }
         for (int t = 0; t < levels.length; t++) {
             levels[t].hitTokens.add(levelTokens[t]);
             hit += levelTokens[t];
@@ -323,17 +470,17 @@ public final class TieredStore implements AutoCloseable {
         return hit;
     }
 
-    /** Says whether host memory holds chunk {@code i}, without counting an access or pinning it. */
-    private boolean residentInHost(long[] hashes, int i) {
-        try (BlockLease lease = host.peek(hashes[2 * i], hashes[2 * i + 1])) {
+    /** Says whether a memory tier holds chunk {@code i}, without counting an access or pinning it. */
+    private static boolean resident(MemoryTier tier, long[] hashes, int i) {
+        try (BlockLease lease = tier.peek(hashes[2 * i], hashes[2 * i + 1])) {
             return lease != null;
         }
     }
 
     /**
      * Copies the longest held prefix of {@code tokens[0, numTokens)} to {@code sink}, chunk by chunk
-     * in prompt order, and releases the pins a lookup took on those chunks. A chunk read from a lower
-     * tier is promoted into host memory on the way.
+     * in prompt order, and releases the pins a lookup took on those chunks. A chunk read from the
+     * device tier or a lower tier is promoted into host memory on the way.
      *
      * @return the number of tokens delivered
      */
@@ -342,6 +489,7 @@ public final class TieredStore implements AutoCloseable {
         long[] hashes = hashes(tokens, numTokens);
         int chunks = chunker.chunkCount(numTokens);
         int fromHost = 0;
+        int fromDevice = 0;
         int[] fromLevel = levels.length == 0 ? null : new int[levels.length];
         for (int i = 0; i < chunks; i++) {
             try (BlockLease lease = host.acquire(hashes[2 * i], hashes[2 * i + 1], true)) {
@@ -350,6 +498,11 @@ public final class TieredStore implements AutoCloseable {
                     fromHost += lease.tokens();
                     continue;
                 }
+            }
+            int served = device == null ? 0 : retrieveFromDevice(hashes, i, chunker.chunkStart(i), sink);
+            if (served > 0) {
+                fromDevice += served;
+                continue;
             }
             int length = chunker.chunkLength(numTokens, i);
             int level = fromLevel == null ? -1 : retrieveBelow(hashes, i, chunker.chunkStart(i), length, sink);
@@ -402,12 +555,58 @@ public final class TieredStore implements AutoCloseable {
     /** Counts the tokens a retrieve took from each tier and returns their sum. */
     private int countRetrieved(int fromHost, int[] fromLevel) {
         retrievedTokens.add(fromHost);
-        int delivered = fromHost;
+        if (device != null) {
+            deviceRetrievedTokens.add(fromDevice);
+        }
+        int delivered = fromHost + fromDevice;
         for (int t = 0; fromLevel != null && t < levels.length; t++) {
             levels[t].retrievedTokens.add(fromLevel[t]);
             delivered += fromLevel[t];
         }
         return delivered;
+    }
+
+    /**
+     * The G1 step of a retrieve: delivers chunk {@code chunk} from the device tier, consuming its pin.
+     * The chunk is materialised into a host memory slot ({@link #promoteFromDevice}) and served as a
+     * host memory hit; when host memory has no room for it (say, full of the prompt's own pinned
+     * chunks), it is delivered from the device tier's pinned staging instead, as a lower tier's chunk
+     * is delivered when its promotion finds no room.
+     *
+     * @return the tokens delivered, or 0 when the device tier does not hold the chunk or a copy failed
+     *         (counted by the device tier), so that the lower tiers are asked
+     */
+    private int retrieveFromDevice(long[] hashes, int chunk, int startToken, KvSink sink) {
+        try (BlockLease onDevice = device.acquire(hashes[2 * chunk], hashes[2 * chunk + 1], true)) {
+            if (onDevice == null) {
+                return 0;
+            }
+            try (BlockLease promoted = promoteFromDevice(hashes, chunk, startToken, onDevice)) {
+                if (promoted != null) {
+                    sink.write(chunk, startToken, promoted.tokens(), promoted.segment());
+                    return promoted.tokens();
+                }
+            }
+            device.readOut(onDevice, staged -> sink.write(chunk, startToken, onDevice.tokens(), staged));
+            return onDevice.tokens();
+        } catch (GpuException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * Copies a device tier chunk into a host memory slot (a host store whose source copies
+     * device-to-host) and returns a lease on that slot.
+     *
+     * @param onDevice a lease on the chunk's device tier slot
+     * @return the host memory lease, or {@code null} when host memory has no room for the chunk
+     * @throws GpuException when the copy failed (counted); host memory then does not hold the chunk
+     */
+    private BlockLease promoteFromDevice(long[] hashes, int chunk, int startToken, BlockLease onDevice) {
+        int outcome = host.store(hashes, chunk, startToken, onDevice.tokens(), device.copierFrom(onDevice),
+                device.cleanTiers(onDevice));
+        // Another store may evict the new host copy before this acquire: then it is served from staging.
+        return outcome == MemoryTier.FULL ? null : host.acquire(hashes[2 * chunk], hashes[2 * chunk + 1], false);
     }
 
     /**
@@ -470,7 +669,8 @@ public final class TieredStore implements AutoCloseable {
     /**
      * Writes what is queued for the lower tiers and, under write-back, every chunk still resident in
      * host memory that a lower tier admitted and does not hold (waiting at most 10 s in all), stops
-     * their writers, closes their backends and releases host memory; every lease must be closed
+     * their writers, closes their backends and releases device and host memory (not the GPU runtime,
+     * which stays the caller's); every lease must be closed
      * first, and no request may run meanwhile. What could not be written in time is counted
      * ({@code spillway_skipped_chunks_total}, cause {@code closed}).
      */
@@ -494,7 +694,13 @@ public final class TieredStore implements AutoCloseable {
                     level.lower.backend().close();
                 }
             } finally {
-                host.close();
+                try {
+                    if (device != null) {
+                        device.close();
+                    }
+                } finally {
+                    host.close();
+                }
             }
         }
     }

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * out is counted and dropped; nothing reaches the request path.
  *
  * <p>Write-back: an evicted chunk comes with a lease on its draining slot instead of a hash to look
- * up (see {@link HostMemoryTier}); the worker copies out of that lease, exactly as out of a peek, and
+ * up (see {@link SlotTier}); the worker copies out of that lease, exactly as out of a peek, and
  * closing it is what lets host memory reuse the slot. A full queue drops the chunk and closes the
  * lease at once, so a stalled tier never holds host memory beyond its queue.
  *

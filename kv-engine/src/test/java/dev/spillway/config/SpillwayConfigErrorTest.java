@@ -191,6 +191,24 @@ class SpillwayConfigErrorTest {
     }
 
     @Test
+    void shouldRejectAGpuTierWithoutAGpuRuntime() {
+        ConfigException e = failure(env("SPILLWAY_GPU", "off", "SPILLWAY_GPU_CACHE_SIZE", "0.5"));
+
+        assertThat(e).hasMessage("SPILLWAY_GPU_CACHE_SIZE='0.5': gpu=off (env:SPILLWAY_GPU) leaves the GPU tier without"
+                + " a GPU runtime; expected 0 while gpu=off, or gpu=auto, cuda or sim");
+        assertNames(e, "SPILLWAY_GPU_CACHE_SIZE", "0.5", "0 while gpu=off");
+    }
+
+    @Test
+    void shouldAcceptAGpuTierOnEveryRuntimeButOff() {
+        for (String gpu : new String[] {"auto", "cuda", "sim"}) {
+            assertThat(SpillwayConfig.load(env("SPILLWAY_GPU", gpu, "SPILLWAY_GPU_CACHE_SIZE", "0.5")).gpuCacheBytes())
+                    .isEqualTo(1L << 29);
+        }
+        assertThat(SpillwayConfig.load(env("SPILLWAY_GPU", "off", "SPILLWAY_GPU_CACHE_SIZE", "0")).gpuCacheBytes()).isZero();
+    }
+
+    @Test
     void shouldAcceptNoCpuTierWhenAnotherTierIsOn() {
         assertThat(SpillwayConfig.load(env("LMCACHE_LOCAL_CPU", "False", "LMCACHE_LOCAL_DISK", "/data/kv",
                 "LMCACHE_MAX_LOCAL_DISK_SIZE", "100")).localCpu()).isFalse();

@@ -35,6 +35,26 @@ class SlotPoolTest {
     }
 
     @Test
+    void shouldCutMemoryTheHostCannotAddressIntoSlotsKnownByOffset() {
+        SlotPool pool = SlotPool.unmapped(3 * 8192 + 100, 5000);
+        assertThat(pool.capacity()).isEqualTo(3);
+        int slot = pool.acquire();
+        assertThat(pool.offset(slot)).isEqualTo(slot * 8192L);
+        assertThatThrownBy(() -> pool.segment(slot)).isInstanceOf(IllegalStateException.class)
+                .hasMessage("slot " + slot + " is in memory the host cannot address; copy it out instead");
+        try (BlockLease lease = pool.lease(slot, 7, 4000)) {
+            assertThat(lease.belongsTo(pool)).isTrue();
+            assertThat(lease.tokens()).isEqualTo(7);
+            assertThatThrownBy(lease::segment).isInstanceOf(IllegalStateException.class)
+                    .hasMessage("lease on slot " + slot + " is of device memory: copy it out instead");
+            assertThat(pool.leases(slot)).isEqualTo(1);
+        }
+        assertThat(pool.leases(slot)).isZero();
+        assertThatThrownBy(() -> SlotPool.unmapped(4000, 5000)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("pool region of 4000 bytes: expected room for at least one 8192-byte slot");
+    }
+
+    @Test
     void shouldRefuseADoubleReleaseAndAReleaseUnderLease() {
         SlotPool pool = new SlotPool(arena.segment(), 4096);
         int slot = pool.acquire();

@@ -2,6 +2,7 @@ package dev.spillway.tier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -27,6 +28,14 @@ abstract class MemoryTierContractTest {
 
     abstract MemoryTier createTier(boolean prefixAware);
 
+    /**
+     * Returns the bytes a lease on one of {@code owner}'s slots holds, valid until the next call;
+     * a tier whose memory the host cannot address copies them out.
+     */
+    MemorySegment bytesOf(MemoryTier owner, BlockLease lease) {
+        return lease.segment();
+    }
+
     @BeforeEach
     void open() {
         tier = createTier(false);
@@ -34,7 +43,10 @@ abstract class MemoryTierContractTest {
 
     @AfterEach
     void close() {
-        tier.close();
+        // Null when making the tier was aborted (a GPU runtime that is unavailable here).
+        if (tier != null) {
+            tier.close();
+        }
     }
 
     private long[] hashes(int[] tokens) {
@@ -72,8 +84,9 @@ abstract class MemoryTierContractTest {
         for (int i = 0; i < 3; i++) {
             try (BlockLease lease = tier.acquire(hashes[2 * i], hashes[2 * i + 1], false)) {
                 assertThat(lease.tokens()).isEqualTo(Math.min(CHUNK, 10 - i * CHUNK));
-                assertThat(lease.segment().byteSize()).isEqualTo((long) lease.tokens() * TOKEN_BYTES);
-                assertThat(kv.matches(i * CHUNK, lease.tokens(), lease.segment())).isTrue();
+                MemorySegment bytes = bytesOf(tier, lease);
+                assertThat(bytes.byteSize()).isEqualTo((long) lease.tokens() * TOKEN_BYTES);
+                assertThat(kv.matches(i * CHUNK, lease.tokens(), bytes)).isTrue();
             }
         }
     }

@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import dev.spillway.SpillwayEngine;
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.eviction.PolicyKind;
+import dev.spillway.gpu.SimulatedGpuRuntime;
 import dev.spillway.key.ChunkHasher;
 import dev.spillway.key.TokenChunker;
 import dev.spillway.layout.BlockFormat;
@@ -37,7 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  * a retrieve instead of reaching the engine. Under write-back a chunk reaches the disk only when
  * host memory evicts it, and a chunk a retrieve holds is never the one evicted; the chunks still in
  * host memory at close are written then (once admitted, and not back to the disk they came from),
- * so that they too survive a restart.
+ * so that they too survive a restart. With a GPU tier (G1) above host memory, on the simulated
+ * runtime, both write policies still write every chunk the memory tiers accepted.
  */
 class TieredStoreDiskTierTest {
 
@@ -67,6 +69,15 @@ class TieredStoreDiskTierTest {
                 LAYOUT, metrics);
         return TieredStore.create(hasher, LAYOUT, hostSlots * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
                 false, 30_000, metrics, List.of(new LowerTier(Tier.LOCAL, disk, 10_000, admitAfter, 64)), writePolicy);
+    }
+
+    private TieredStore openWithGpuTier(SimulatedGpuRuntime gpu, int deviceSlots, int hostSlots, WritePolicy writePolicy)
+            throws IOException {
+        VerifyingBackend disk = new VerifyingBackend(ChronicleBackend.open(dir, SLOT_BYTES, 256 * SLOT_BYTES, PolicyKind.LRU),
+                LAYOUT, metrics);
+        return TieredStore.create(hasher, LAYOUT, hostSlots * HostArena.ALIGNMENT,
+                new DeviceTierSpec(gpu, deviceSlots * HostArena.ALIGNMENT, 2), PolicyKind.LRU, false, 30_000, metrics,
+                List.of(new LowerTier(Tier.LOCAL, disk, 10_000, 1, 64)), writePolicy);
     }
 
     private static int[] prompt(int first, int length) {
@@ -221,6 +232,55 @@ class TieredStoreDiskTierTest {
             assertThat(store.lookup(twice, 8)).isEqualTo(8);
             assertThat(retrieveChecked(store, twice)).containsExactly(0, 4);
             assertThat(store.lookup(once, 4)).as("never admitted").isZero();
+        }
+    }
+
+    @Test
+    void shouldWriteThroughFromHostSlotsWithAGpuTierAbove() throws Exception {
+        int[] first = prompt(1, 12);
+        int[] second = prompt(500, 12);
+        try (SimulatedGpuRuntime gpu = new SimulatedGpuRuntime(0)) {
+            try (TieredStore store = openWithGpuTier(gpu, 8, HOST_SLOTS, WritePolicy.WRITE_THROUGH)) {
+                storeAndFlush(store, first);
+                storeAndFlush(store, second);
+                assertThat(metrics.value("spillway_stored_chunks_total{tier=\"G1\"}")).isEqualTo(6);
+                assertThat(metrics.value(G3_STORED)).as("each chunk read from its G2 slot").isEqualTo(6);
+                assertThat(store.lookup(first, 12)).isEqualTo(12);
+                assertThat(metrics.value("spillway_lookup_hit_tokens_total{tier=\"G1\"}")).as("left G2, kept in G1")
+                        .isPositive();
+                assertThat(retrieveChecked(store, first)).containsExactly(0, 4, 8);
+                assertThat(metrics.value(G3_RETRIEVED)).as("G1 served them, not the disk").isZero();
+            }
+        }
+        try (TieredStore store = open(1)) {
+            assertThat(store.lookup(first, 12)).isEqualTo(12);
+            assertThat(retrieveChecked(store, second)).containsExactly(0, 4, 8);
+        }
+    }
+
+    @Test
+    void shouldWriteBackEveryChunkTheMemoryTiersAcceptedWithAGpuTierAbove() throws Exception {
+        List<int[]> accepted = new ArrayList<>();
+        try (SimulatedGpuRuntime gpu = new SimulatedGpuRuntime(0)) {
+            try (TieredStore store = openWithGpuTier(gpu, 3, 2, WritePolicy.WRITE_BACK)) {
+                for (int p = 0; p < 10; p++) {
+                    int[] tokens = prompt(100 * p, 4);
+                    if (store.store(tokens, 4, new PrefixKv(tokens)) == 1) {
+                        accepted.add(tokens);
+                    }
+                    assertThat(store.flush(FLUSH_MILLIS)).as("write-behind drained").isTrue();
+                }
+                assertThat(metrics.value("spillway_evicted_chunks_total{tier=\"G1\",cause=\"capacity\"}"))
+                        .as("G1 evicted and demoted").isPositive();
+            }
+        }
+        assertThat(accepted).hasSizeGreaterThan(3);
+        assertThat(metrics.value(G3_NOT_WRITTEN_AT_CLOSE)).isZero();
+        try (TieredStore store = open(1)) {
+            for (int[] tokens : accepted) {
+                assertThat(store.lookup(tokens, 4)).as("prompt at %d on disk", tokens[0]).isEqualTo(4);
+                assertThat(retrieveChecked(store, tokens)).containsExactly(0);
+            }
         }
     }
 
