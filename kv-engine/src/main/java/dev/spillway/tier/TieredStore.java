@@ -511,16 +511,17 @@ public final class TieredStore implements AutoCloseable {
             }
             fromLevel[level] += length;
         }
-        return countRetrieved(fromHost, fromLevel);
+        return countRetrieved(fromHost, fromDevice, fromLevel);
     }
 
     /**
      * Leases the longest held prefix of {@code tokens[0, numTokens)} in host memory, for a caller
      * that copies the chunks out later, layer by layer (the connector's layer-wise load), rather than
-     * during the call as {@link #retrieve} does. A chunk only a lower tier holds is read, verified and
-     * promoted into host memory first and leased there; the prefix ends at the first chunk no tier
-     * returns intact or whose promotion finds no free slot, so every lease holds a whole, verified
-     * chunk. Releases the pins a lookup took on the leased chunks.
+     * during the call as {@link #retrieve} does. A chunk only the device tier or a lower tier holds is
+     * copied (a lower tier's block read and verified) and promoted into host memory first and leased
+     * there; the prefix ends at the first chunk no tier returns intact or whose promotion finds no
+     * free slot, so every lease holds a whole, verified chunk. Releases the pins a lookup took on the
+     * leased chunks.
      *
      * @param maxChunks the most leading chunks to lease
      * @param leases    receives one lease per chunk, in prompt order; the caller closes each
@@ -531,11 +532,14 @@ public final class TieredStore implements AutoCloseable {
         long[] hashes = hashes(tokens, numTokens);
         int chunks = Math.min(maxChunks, chunker.chunkCount(numTokens));
         int fromHost = 0;
+        int fromDevice = 0;
         int[] fromLevel = levels.length == 0 ? null : new int[levels.length];
         for (int i = 0; i < chunks; i++) {
             BlockLease lease = host.acquire(hashes[2 * i], hashes[2 * i + 1], true);
             if (lease != null) {
                 fromHost += lease.tokens();
+            } else if (device != null && (lease = leaseFromDevice(hashes, i, chunker.chunkStart(i))) != null) {
+                fromDevice += lease.tokens();
             } else if (fromLevel != null) {
                 int length = chunker.chunkLength(numTokens, i);
                 int level = retrieveBelow(hashes, i, chunker.chunkStart(i), length, (c, s, n, src) -> { });
@@ -549,11 +553,23 @@ public final class TieredStore implements AutoCloseable {
             }
             leases.add(lease);
         }
-        return countRetrieved(fromHost, fromLevel);
+        return countRetrieved(fromHost, fromDevice, fromLevel);
+    }
+
+    /**
+     * Promotes a chunk the device tier holds into host memory and returns a lease on its host slot;
+     * {@code null} when the device tier does not hold it, host memory has no room or the copy failed.
+     */
+    private BlockLease leaseFromDevice(long[] hashes, int chunk, int startToken) {
+        try (BlockLease onDevice = device.acquire(hashes[2 * chunk], hashes[2 * chunk + 1], true)) {
+            return onDevice == null ? null : promoteFromDevice(hashes, chunk, startToken, onDevice);
+        } catch (GpuException e) {
+            return null;
+        }
     }
 
     /** Counts the tokens a retrieve took from each tier and returns their sum. */
-    private int countRetrieved(int fromHost, int[] fromLevel) {
+    private int countRetrieved(int fromHost, int fromDevice, int[] fromLevel) {
         retrievedTokens.add(fromHost);
         if (device != null) {
             deviceRetrievedTokens.add(fromDevice);

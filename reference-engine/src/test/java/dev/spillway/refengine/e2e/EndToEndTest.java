@@ -104,6 +104,22 @@ class EndToEndTest {
     }
 
     @Test
+    void deviceTierOnTheSimulatedRuntimeServesChunksHostMemoryEvicted() {
+        // Host memory holds 5 chunks, the device tier far more: the second pass finds most chunks in G1 only.
+        long chunk = ReferenceEngine.kvLayout(E2e.MODEL, E2e.CHUNK).chunkBytes();
+        String hostGib = Double.toString(5.5 * chunk / (1 << 30));
+        List<RequestResult> cold = cold(requests("r"));
+        try (SpillwayEngine spillway = spillway("SPILLWAY_GPU", "sim", "SPILLWAY_GPU_CACHE_SIZE", "0.01",
+                "SPILLWAY_MAX_LOCAL_CPU_SIZE", hostGib)) {
+            assertIdentical(cold, cached(spillway, requests("first")));
+            List<RequestResult> second = cached(spillway, requests("second"));
+            assertIdentical(cold, second);
+            assertThat(second.getFirst().externalTokens()).isEqualTo(128);
+            assertThat(spillway.metrics().value("spillway_retrieved_tokens_total{tier=\"G1\"}")).isPositive();
+        }
+    }
+
+    @Test
     void theEnginesOwnPrefixCacheHitsAreSkippedAndTheRestLoaded() {
         int[] prompt = E2e.tokens(200, 7);
         int[] sharesTwoBlocks = IntStream.concat(IntStream.of(Arrays.copyOf(prompt, 40)),

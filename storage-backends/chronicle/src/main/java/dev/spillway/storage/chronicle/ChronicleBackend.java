@@ -44,10 +44,13 @@ import org.slf4j.LoggerFactory;
  * </pre>
  * The byte layouts are specified in {@code docs/spec/disk-tier.md}.
  *
- * <p><b>Durability before visibility.</b> A put writes the block into a slot that no index entry
- * names, forces the slab, and only then puts the index entry; an index entry therefore always names
- * a whole block, and a process killed mid-write leaves at worst a torn block in a slot that nothing
- * names, which the next open counts as free. A slot is reused only after its entry is removed.
+ * <p><b>Written before visible.</b> A put writes the whole block into a slot that no index entry
+ * names, and only then puts the index entry; an index entry therefore always names a whole block,
+ * and a process killed mid-write leaves at worst a torn block in a slot that nothing names, which
+ * the next open counts as free (the page cache holds both writes past the process's death). The
+ * slab is not forced per put: an fsync per block halves the write bandwidth, and the one failure it
+ * would guard against, an operating-system crash persisting an entry before its block, is caught by
+ * the checksums the recovery below reads. A slot is reused only after its entry is removed.
  *
  * <p><b>Recovery on open.</b> The slot table (free slots, owner of each slot, eviction order) lives
  * in memory and is rebuilt from the index, never by scanning payloads. Every entry's offset and
@@ -55,9 +58,10 @@ import org.slf4j.LoggerFactory;
  * dropped). Checksums are read back only after an unclean shutdown, which the slab header's state
  * word records: after a clean close every entry is known good, and reading a whole tier of
  * terabytes at every start would cost minutes. After a crash the entries a killed process left are
- * still whole (see above), but an operating-system crash may lose unsynced index updates while the
- * slab's data survived, so an entry may name a slot that now holds another block; the checksum of
- * the stored bytes catches that, and the index is repaired first (locks held by the dead process).
+ * still whole (see above), but an operating-system crash may persist an entry without its block, or
+ * lose index updates while the slab's data survived, so an entry may name a slot that holds other
+ * bytes; the checksum of the stored bytes catches that, and the index is repaired first (locks held
+ * by the dead process).
  * Corruption that happens later, on a healthy disk, is caught at read time: the engine wraps every
  * backend in a {@code VerifyingBackend}, which checks each block it reads and deletes bad copies.
  *
@@ -270,8 +274,6 @@ public final class ChronicleBackend implements StorageBackend {
                 checksums[i] = BlockFormat.checksum(blocks.get(i));
                 slab.write(slots[i], blocks.get(i));
             }
-            // One force for the whole batch, before any entry names any of its slots.
-            slab.force();
             long now = System.currentTimeMillis();
             synchronized (lock) {
                 for (int i = 0; i < slots.length; i++) {

@@ -162,7 +162,10 @@ final class SlabFile implements AutoCloseable {
         return (int) (relative / slotBytes);
     }
 
-    /** Writes {@code block} (at most {@link #slotBytes} bytes) at the start of {@code slot}; not durable until {@link #force}. */
+    /**
+     * Writes {@code block} (at most {@link #slotBytes} bytes) at the start of {@code slot}; in the
+     * page cache when this returns, on the disk after {@link #force} or {@link #close}.
+     */
     void write(int slot, MemorySegment block) throws IOException {
         try {
             writeFully(channel, block.asByteBuffer(), offset(slot));
@@ -199,10 +202,13 @@ final class SlabFile implements AutoCloseable {
         channel.close();
     }
 
-    /** Marks the file closed cleanly (durably) and closes it. */
+    /** Forces every block written, then marks the file closed cleanly (durably) and closes it. */
     @Override
     public void close() throws IOException {
         try (channel) {
+            // The blocks first, then the state that vouches for them: one force could persist the
+            // state word and lose blocks if the machine failed during it.
+            force();
             writeState(STATE_CLOSED);
         }
     }
