@@ -26,6 +26,17 @@ final class E2e {
     static final int BLOCKS = 256;
     static final int NEW_TOKENS = 4;
 
+    /**
+     * Tokens each request of {@link #requests} loads when run in order on an empty Spillway: what
+     * the requests before it stored (whole chunks of {@value #CHUNK}; a whole-prompt hit one less).
+     */
+    static final Map<String, Integer> FIRST_PASS_HITS = Map.of("base", 0, "diverging", 96, "extending", 128,
+            "aligned", 127, "shorter", 0);
+
+    /** Tokens each request loads when every request was stored before: its whole chunks, one less for a whole-prompt hit. */
+    static final Map<String, Integer> REPEAT_HITS = Map.of("base", 128, "diverging", 159, "extending", 160,
+            "aligned", 127, "shorter", 0);
+
     private E2e() {
     }
 
