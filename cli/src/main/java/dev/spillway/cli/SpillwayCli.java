@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = SpillwayCli.ManifestVersion.class,
         description = "Spillway, a KV-cache offloading engine for LLM inference.",
-        subcommands = {ConfigCommand.class, GpuInfoCommand.class})
+        subcommands = {ConfigCommand.class, GpuInfoCommand.class, ReplayCommand.class})
 public final class SpillwayCli implements Callable<Integer> {
 
     /** Exit status of a configuration error, the same as picocli gives a usage error. */
