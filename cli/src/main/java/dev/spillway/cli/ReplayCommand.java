@@ -6,10 +6,12 @@ import dev.spillway.config.SpillwayConfig;
 import dev.spillway.replay.CapacitySweep;
 import dev.spillway.replay.ChunkKeys;
 import dev.spillway.replay.ChunkTrace;
+import dev.spillway.replay.EngineReplay;
 import dev.spillway.replay.HitRateSimulator;
 import dev.spillway.replay.HitRates;
 import dev.spillway.replay.MooncakeTraceReader;
 import dev.spillway.replay.ReplayPolicies;
+import dev.spillway.tier.Tier;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -109,6 +111,13 @@ final class ReplayCommand implements Callable<Integer> {
                     + "\"capacity_fraction\", \"capacity\", \"policies\"}] instead of \"capacity\" and \"policies\".")
     private boolean json;
 
+    @Option(names = "--engine",
+            description = "Also replay through a real Spillway engine whose host tier (G2) holds the capacity, with the"
+                    + " configured policy and lower tiers (SPILLWAY_LOCAL_DISK, SPILLWAY_REMOTE_URL), and report the"
+                    + " hits of each tier; in JSON as \"engine\": {\"policy\", \"chunk_hit_rate\","
+                    + " \"token_hit_rate\", \"tiers\": {\"G2\": {...}, ...}} beside \"policies\".")
+    private boolean engine;
+
     @Option(names = "--chart", paramLabel = "FILE.png",
             description = "With --sweep: draw the chunk hit rate against capacity, one line per policy, as a PNG.")
     private Path chart;
@@ -141,12 +150,13 @@ final class ReplayCommand implements Callable<Integer> {
             return fail(e.getMessage());
         }
         List<CapacitySweep.Point> points = replay(chunks, policies, fractions);
+        List<EngineReplay.Result> engines = engine ? replayEngine(chunks, points) : List.of();
         String configured = ReplayPolicies.nameOf(config.cachePolicy(), config.prefixAwareEviction());
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(json(chunks, points, capacity.sweep != null));
+            out.println(json(chunks, points, engines, capacity.sweep != null));
         } else {
-            out.print(text(chunks, points, configured, config));
+            out.print(text(chunks, points, engines, configured, config));
         }
         if (chart != null) {
             CapacitySweep.chart(chunks, points).writePng(chart, 1200, 720);
@@ -214,6 +224,28 @@ final class ReplayCommand implements Callable<Integer> {
         return CapacitySweep.run(chunks, policies, fractions, progress);
     }
 
+    /** Replays through an engine at each point's capacity, reporting progress as the simulator's replays do. */
+    private List<EngineReplay.Result> replayEngine(ChunkTrace chunks, List<CapacitySweep.Point> points) {
+        PrintWriter err = spec.commandLine().getErr();
+        List<EngineReplay.Result> results = new ArrayList<>();
+        for (CapacitySweep.Point point : points) {
+            long start = System.nanoTime();
+            long[] lastReport = {start};
+            results.add(EngineReplay.replay(chunks, point.capacity(), cli.environment(), done -> {
+                long now = System.nanoTime();
+                if (done < chunks.requests() && now - lastReport[0] >= PROGRESS_INTERVAL_NANOS) {
+                    err.printf(Locale.ROOT, "%sengine at %d chunks: %d of %d requests (%d%%)%n", ERROR_PREFIX,
+                            point.capacity(), done, chunks.requests(), 100L * done / chunks.requests());
+                    err.flush();
+                    lastReport[0] = now;
+                }
+            }));
+            err.printf(Locale.ROOT, "%sengine at %d chunks: done%n", ERROR_PREFIX, point.capacity());
+            err.flush();
+        }
+        return results;
+    }
+
     /** The default trace: the first {@link #DEFAULT_TRACE} beside an ancestor of the root or the working directory. */
     static Optional<Path> defaultTrace() {
         return Stream.of(System.getProperty(ROOT_PROPERTY, ""), "")
@@ -224,43 +256,66 @@ final class ReplayCommand implements Callable<Integer> {
                 .findFirst();
     }
 
-    private static String json(ChunkTrace chunks, List<CapacitySweep.Point> points, boolean sweep)
-            throws JsonProcessingException {
+    private static String json(ChunkTrace chunks, List<CapacitySweep.Point> points, List<EngineReplay.Result> engines,
+                               boolean sweep) throws JsonProcessingException {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("trace", chunks.name());
         root.put("chunks", chunks.chunks());
         root.put("distinct_chunks", chunks.distinctChunks());
         if (sweep) {
             List<Map<String, Object>> capacities = new ArrayList<>();
-            for (CapacitySweep.Point point : points) {
+            for (int i = 0; i < points.size(); i++) {
+                CapacitySweep.Point point = points.get(i);
                 Map<String, Object> entry = new LinkedHashMap<>();
                 entry.put("capacity_fraction", point.fraction());
                 entry.put("capacity", point.capacity());
                 entry.put("policies", rates(point));
+                if (!engines.isEmpty()) {
+                    entry.put("engine", engine(engines.get(i)));
+                }
                 capacities.add(entry);
             }
             root.put("capacities", capacities);
         } else {
             root.put("capacity", points.getFirst().capacity());
             root.put("policies", rates(points.getFirst()));
+            if (!engines.isEmpty()) {
+                root.put("engine", engine(engines.getFirst()));
+            }
         }
         return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root);
     }
 
-    private static Map<String, Map<String, Double>> rates(CapacitySweep.Point point) {
-        Map<String, Map<String, Double>> policies = new LinkedHashMap<>();
-        point.rates().forEach((name, rates) -> {
-            Map<String, Double> fields = new LinkedHashMap<>();
-            fields.put("chunk_hit_rate", rates.chunkHitRate());
-            fields.put("token_hit_rate", rates.tokenHitRate());
-            policies.put(name, fields);
-        });
+    private static Map<String, Map<String, Object>> rates(CapacitySweep.Point point) {
+        Map<String, Map<String, Object>> policies = new LinkedHashMap<>();
+        point.rates().forEach((name, rates) -> policies.put(name, rates(rates)));
         return policies;
     }
 
+    private static Map<String, Object> rates(HitRates rates) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("chunk_hit_rate", rates.chunkHitRate());
+        fields.put("token_hit_rate", rates.tokenHitRate());
+        return fields;
+    }
+
+    private static Map<String, Object> engine(EngineReplay.Result result) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("policy", result.policy());
+        fields.putAll(rates(result.total()));
+        Map<String, Object> tiers = new LinkedHashMap<>();
+        for (Tier tier : Tier.values()) {
+            if (result.hitChunks().containsKey(tier)) {
+                tiers.put(tier.label(), rates(result.of(tier)));
+            }
+        }
+        fields.put("tiers", tiers);
+        return fields;
+    }
+
     /** A header, then one table of chunk and token hit rates per capacity; every line ends with a line separator. */
-    private static String text(ChunkTrace chunks, List<CapacitySweep.Point> points, String configured,
-                               SpillwayConfig config) {
+    private static String text(ChunkTrace chunks, List<CapacitySweep.Point> points, List<EngineReplay.Result> engines,
+                               String configured, SpillwayConfig config) {
         StringBuilder text = new StringBuilder();
         String nl = System.lineSeparator();
         text.append(String.format(Locale.ROOT, "trace: %s, %d requests, %d chunks of %d tokens, %d distinct%n", chunks.name(),
@@ -268,7 +323,8 @@ final class ReplayCommand implements Callable<Integer> {
         int width = Math.max("POLICY".length(), points.getFirst().rates().keySet().stream()
                 .mapToInt(name -> name.length() + 2).max().orElse(0));
         boolean marked = false;
-        for (CapacitySweep.Point point : points) {
+        for (int i = 0; i < points.size(); i++) {
+            CapacitySweep.Point point = points.get(i);
             text.append(nl).append(String.format(Locale.ROOT, "capacity: %d chunks (%s of distinct)%n", point.capacity(),
                     percent(point.fraction())));
             text.append(String.format(Locale.ROOT, "%-" + width + "s  %-14s  %s%n", "POLICY", "CHUNK HIT RATE",
@@ -278,6 +334,20 @@ final class ReplayCommand implements Callable<Integer> {
                 marked |= mine;
                 text.append(String.format(Locale.ROOT, "%-" + width + "s  %-14.4f  %.4f%n",
                         rates.policy() + (mine ? " *" : ""), rates.chunkHitRate(), rates.tokenHitRate()));
+            }
+            if (!engines.isEmpty()) {
+                EngineReplay.Result result = engines.get(i);
+                text.append(String.format(Locale.ROOT, "engine (%s): chunk hit rate %.4f, token hit rate %.4f; chunk hit rate"
+                        + " by tier:", result.policy(), result.total().chunkHitRate(), result.total().tokenHitRate()));
+                String separator = " ";
+                for (Tier tier : Tier.values()) {
+                    if (result.hitChunks().containsKey(tier)) {
+                        text.append(String.format(Locale.ROOT, "%s%s %.4f", separator, tier.label(),
+                                result.of(tier).chunkHitRate()));
+                        separator = ", ";
+                    }
+                }
+                text.append(nl);
             }
         }
         if (marked) {

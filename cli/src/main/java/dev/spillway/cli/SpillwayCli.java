@@ -96,6 +96,11 @@ public final class SpillwayCli implements Callable<Integer> {
         return SpillwayConfig.load(env);
     }
 
+    /** Returns the environment this command was created with, for subcommands that configure an engine from it. */
+    Map<String, String> environment() {
+        return env;
+    }
+
     /** Without a subcommand there is nothing to do: shows the usage and fails as a usage error does. */
     @Override
     public Integer call() {

@@ -107,6 +107,21 @@ class ReplayCommandTest {
     }
 
     @Test
+    void shouldReplayThroughTheEngineBesideTheSimulator() throws IOException {
+        Run run = replay("--trace", trace.toString(), "--capacity", "2", "--policy", "lru", "--engine", "--json");
+
+        assertThat(run.status()).as(run.err()).isZero();
+        JsonNode json = run.json();
+        assertThat(names(json)).containsExactly("trace", "chunks", "distinct_chunks", "capacity", "policies", "engine");
+        JsonNode engine = json.get("engine");
+        assertThat(names(engine)).containsExactly("policy", "chunk_hit_rate", "token_hit_rate", "tiers");
+        assertThat(engine.get("policy").textValue()).isEqualTo("lru");
+        assertThat(names(engine.get("tiers"))).containsExactly("G2");
+        assertThat(engine.get("chunk_hit_rate").doubleValue())
+                .isEqualTo(json.get("policies").get("lru").get("chunk_hit_rate").doubleValue());
+    }
+
+    @Test
     void shouldStopAtAMalformedLineNamingIt() throws IOException {
         Path bad = Files.writeString(dir.resolve("bad.jsonl"), TRACE + "{\"timestamp\": 3}\n");
 
