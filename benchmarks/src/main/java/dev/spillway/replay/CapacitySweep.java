@@ -1,6 +1,7 @@
 package dev.spillway.replay;
 
 import dev.spillway.chart.LineChart;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -54,21 +55,45 @@ public final class CapacitySweep {
      * @throws IllegalArgumentException when a fraction or a policy name is invalid
      */
     public static List<Point> run(ChunkTrace trace, List<String> policies, double[] fractions, Progress progress) {
-        for (double fraction : fractions) {
-            trace.capacityFor(fraction);
+        int[] capacities = Arrays.stream(fractions).mapToInt(trace::capacityFor).toArray();
+        checkPolicies(policies);
+        List<Point> points = new ArrayList<>();
+        for (int i = 0; i < fractions.length; i++) {
+            points.add(replay(trace, policies, fractions[i], capacities[i], progress));
         }
+        return List.copyOf(points);
+    }
+
+    /**
+     * Runs every policy, in the order given, at one capacity in chunks.
+     *
+     * @throws IllegalArgumentException when {@code capacity < 1} or a policy name is invalid
+     */
+    public static Point run(ChunkTrace trace, List<String> policies, int capacity, Progress progress) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("capacity " + capacity + ": expected at least 1 chunk");
+        }
+        checkPolicies(policies);
+        return replay(trace, policies, (double) capacity / Math.max(1, trace.distinctChunks()), capacity, progress);
+    }
+
+    private static void checkPolicies(List<String> policies) {
         for (String policy : policies) {
-            ReplayPolicies.select(policy);
-        }
-        return Arrays.stream(fractions).mapToObj(fraction -> {
-            int capacity = trace.capacityFor(fraction);
-            Map<String, HitRates> rates = new LinkedHashMap<>();
-            for (String policy : policies) {
-                rates.put(policy, HitRateSimulator.replay(trace, policy, capacity,
-                        done -> progress.update(policy, capacity, done, trace.requests())));
+            if (!ReplayPolicies.names().contains(policy)) {
+                throw new IllegalArgumentException("policy '" + policy + "': expected one of "
+                        + String.join(", ", ReplayPolicies.names()));
             }
-            return new Point(fraction, capacity, rates);
-        }).toList();
+        }
+    }
+
+    private static Point replay(ChunkTrace trace, List<String> policies, double fraction, int capacity,
+                                Progress progress) {
+        Map<String, HitRates> rates = new LinkedHashMap<>();
+        for (String policy : policies) {
+            rates.put(policy, HitRateSimulator.replay(trace, policy, capacity,
+                    done -> progress.update(policy, capacity, done, trace.requests())));
+        }
+        return new Point(fraction, capacity, rates);
     }
 
     /**

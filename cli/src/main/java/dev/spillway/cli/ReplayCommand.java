@@ -7,7 +7,6 @@ import dev.spillway.replay.CapacitySweep;
 import dev.spillway.replay.ChunkKeys;
 import dev.spillway.replay.ChunkTrace;
 import dev.spillway.replay.EngineReplay;
-import dev.spillway.replay.HitRateSimulator;
 import dev.spillway.replay.HitRates;
 import dev.spillway.replay.MooncakeTraceReader;
 import dev.spillway.replay.ReplayPolicies;
@@ -63,7 +62,7 @@ final class ReplayCommand implements Callable<Integer> {
     static final Path DEFAULT_TRACE = Path.of("shared", "traces", "conversation_trace.jsonl");
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String ERROR_PREFIX = "spillway: replay: ";
+    private static final String MESSAGE_PREFIX = "spillway: replay: ";
     private static final long PROGRESS_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final double DEFAULT_FRACTION = 0.1;
 
@@ -124,7 +123,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     /** Replays and prints; usage errors become picocli's {@link ParameterException}. */
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws JsonProcessingException {
         SpillwayConfig config = cli.loadConfig();
         List<String> policies = policies();
         double[] fractions = fractions();
@@ -150,7 +149,13 @@ final class ReplayCommand implements Callable<Integer> {
             return fail(e.getMessage());
         }
         List<CapacitySweep.Point> points = replay(chunks, policies, fractions);
-        List<EngineReplay.Result> engines = engine ? replayEngine(chunks, points) : List.of();
+        List<EngineReplay.Result> engines;
+        try {
+            engines = engine ? replayEngine(chunks, points) : List.of();
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            // The engine refused the configuration (a lower tier that does not open, a G1 size): the message names it.
+            return fail("engine: " + e.getMessage());
+        }
         String configured = ReplayPolicies.nameOf(config.cachePolicy(), config.prefixAwareEviction());
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -159,8 +164,12 @@ final class ReplayCommand implements Callable<Integer> {
             out.print(text(chunks, points, engines, configured, config));
         }
         if (chart != null) {
-            CapacitySweep.chart(chunks, points).writePng(chart, 1200, 720);
-            spec.commandLine().getErr().println(ERROR_PREFIX + "chart written to " + chart);
+            try {
+                CapacitySweep.chart(chunks, points).writePng(chart, 1200, 720);
+            } catch (IOException e) {
+                return fail("chart " + chart + ": " + e.getMessage());
+            }
+            spec.commandLine().getErr().println(MESSAGE_PREFIX + "chart written to " + chart);
         }
         return 0;
     }
@@ -196,54 +205,56 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     private List<CapacitySweep.Point> replay(ChunkTrace chunks, List<String> policies, double[] fractions) {
-        PrintWriter err = spec.commandLine().getErr();
-        long[] lastReport = {System.nanoTime()};
-        int runs = policies.size() * fractions.length;
-        int[] finished = {0};
-        CapacitySweep.Progress progress = (name, size, done, requests) -> {
-            long now = System.nanoTime();
-            if (done == requests) {
-                err.printf(Locale.ROOT, "%s[%d/%d] %s at %d chunks: done%n", ERROR_PREFIX, ++finished[0], runs, name, size);
-                lastReport[0] = now;
-            } else if (now - lastReport[0] >= PROGRESS_INTERVAL_NANOS) {
-                err.printf(Locale.ROOT, "%s[%d/%d] %s at %d chunks: %d of %d requests (%d%%)%n", ERROR_PREFIX, finished[0] + 1, runs,
-                        name, size, done, requests, 100L * done / requests);
-                lastReport[0] = now;
-            }
-            err.flush();
-        };
+        Progress progress = new Progress(spec.commandLine().getErr(), policies.size() * fractions.length);
+        CapacitySweep.Progress update = (name, size, done, requests) -> progress.update(name + " at " + size + " chunks",
+                done, requests);
         if (Double.isNaN(fractions[0])) {
-            int size = capacity.chunks;
-            Map<String, HitRates> rates = new LinkedHashMap<>();
-            for (String name : policies) {
-                rates.put(name, HitRateSimulator.replay(chunks, name, size,
-                        done -> progress.update(name, size, done, chunks.requests())));
-            }
-            return List.of(new CapacitySweep.Point((double) size / chunks.distinctChunks(), size, rates));
+            return List.of(CapacitySweep.run(chunks, policies, capacity.chunks, update));
         }
-        return CapacitySweep.run(chunks, policies, fractions, progress);
+        return CapacitySweep.run(chunks, policies, fractions, update);
     }
 
     /** Replays through an engine at each point's capacity, reporting progress as the simulator's replays do. */
     private List<EngineReplay.Result> replayEngine(ChunkTrace chunks, List<CapacitySweep.Point> points) {
-        PrintWriter err = spec.commandLine().getErr();
+        Progress progress = new Progress(spec.commandLine().getErr(), points.size());
         List<EngineReplay.Result> results = new ArrayList<>();
         for (CapacitySweep.Point point : points) {
-            long start = System.nanoTime();
-            long[] lastReport = {start};
-            results.add(EngineReplay.replay(chunks, point.capacity(), cli.environment(), done -> {
-                long now = System.nanoTime();
-                if (done < chunks.requests() && now - lastReport[0] >= PROGRESS_INTERVAL_NANOS) {
-                    err.printf(Locale.ROOT, "%sengine at %d chunks: %d of %d requests (%d%%)%n", ERROR_PREFIX,
-                            point.capacity(), done, chunks.requests(), 100L * done / chunks.requests());
-                    err.flush();
-                    lastReport[0] = now;
-                }
-            }));
-            err.printf(Locale.ROOT, "%sengine at %d chunks: done%n", ERROR_PREFIX, point.capacity());
-            err.flush();
+            String what = "engine at " + point.capacity() + " chunks";
+            results.add(EngineReplay.replay(chunks, point.capacity(), cli.environment(),
+                    done -> progress.update(what, done, chunks.requests())));
         }
         return results;
+    }
+
+    /**
+     * Progress of a series of replays on standard error: a line when each ends, and while one runs
+     * a line at most every two seconds, so that short runs stay quiet and long ones show life.
+     */
+    private static final class Progress {
+
+        private final PrintWriter err;
+        private final int runs;
+        private int finished;
+        private long lastReport = System.nanoTime();
+
+        Progress(PrintWriter err, int runs) {
+            this.err = err;
+            this.runs = runs;
+        }
+
+        void update(String what, int done, int requests) {
+            long now = System.nanoTime();
+            if (done == requests) {
+                err.printf(Locale.ROOT, "%s[%d/%d] %s: done%n", MESSAGE_PREFIX, ++finished, runs, what);
+            } else if (now - lastReport >= PROGRESS_INTERVAL_NANOS) {
+                err.printf(Locale.ROOT, "%s[%d/%d] %s: %d of %d requests (%d%%)%n", MESSAGE_PREFIX, finished + 1, runs,
+                        what, done, requests, 100L * done / requests);
+            } else {
+                return;
+            }
+            err.flush();
+            lastReport = now;
+        }
     }
 
     /** The default trace: the first {@link #DEFAULT_TRACE} beside an ancestor of the root or the working directory. */
@@ -363,7 +374,7 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     private int fail(String message) {
-        spec.commandLine().getErr().println(ERROR_PREFIX + message);
+        spec.commandLine().getErr().println(MESSAGE_PREFIX + message);
         return 1;
     }
 

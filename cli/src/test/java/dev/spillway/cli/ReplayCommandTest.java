@@ -122,6 +122,15 @@ class ReplayCommandTest {
     }
 
     @Test
+    void shouldSayWhyTheEngineRefusedItsConfiguration() {
+        Run run = SpillwayCliTest.run(Map.of("SPILLWAY_GPU_CACHE_SIZE", "1"), "replay", "--trace", trace.toString(),
+                "--capacity", "2", "--policy", "lru", "--engine");
+
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.err()).contains("spillway: replay: engine: gpu_cache_size=");
+    }
+
+    @Test
     void shouldStopAtAMalformedLineNamingIt() throws IOException {
         Path bad = Files.writeString(dir.resolve("bad.jsonl"), TRACE + "{\"timestamp\": 3}\n");
 
