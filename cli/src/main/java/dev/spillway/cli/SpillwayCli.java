@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = SpillwayCli.ManifestVersion.class,
         description = "Spillway, a KV-cache offloading engine for LLM inference.",
-        subcommands = {ConfigCommand.class, GpuInfoCommand.class, DemoCommand.class})
+        subcommands = {ConfigCommand.class, GpuInfoCommand.class, DemoCommand.class, ReplayCommand.class})
 public final class SpillwayCli implements Callable<Integer> {
 
     /** Exit status of a configuration error, the same as picocli gives a usage error. */
@@ -96,7 +96,7 @@ public final class SpillwayCli implements Callable<Integer> {
         return SpillwayConfig.load(env);
     }
 
-    /** Returns the environment this command runs with, for a subcommand that loads a derived configuration. */
+    /** Returns the environment this command was created with, for subcommands that configure an engine from it. */
     Map<String, String> environment() {
         return env;
     }
