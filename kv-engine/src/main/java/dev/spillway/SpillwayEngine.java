@@ -3,6 +3,7 @@ package dev.spillway;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.function.LongFunction;
 
 import dev.spillway.config.SpillwayConfig;
@@ -14,6 +15,7 @@ import dev.spillway.layout.KvLayout;
 import dev.spillway.memory.BlockLease;
 import dev.spillway.memory.HostArena;
 import dev.spillway.memory.HostRegion;
+import dev.spillway.metrics.MetricsServer;
 import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackends;
 import dev.spillway.storage.VerifyingBackend;
@@ -50,14 +52,16 @@ public final class SpillwayEngine implements AutoCloseable {
     private final SpillwayMetrics metrics;
     private final Optional<GpuRuntime> gpu;
     private final TieredStore store;
+    private final Optional<MetricsServer> metricsServer;
 
     private SpillwayEngine(SpillwayConfig config, KvLayout layout, SpillwayMetrics metrics, Optional<GpuRuntime> gpu,
-                           TieredStore store) {
+                           TieredStore store, Optional<MetricsServer> metricsServer) {
         this.config = config;
         this.layout = layout;
         this.metrics = metrics;
         this.gpu = gpu;
         this.store = store;
+        this.metricsServer = metricsServer;
     }
 
     /**
@@ -70,8 +74,9 @@ public final class SpillwayEngine implements AutoCloseable {
      *                                  or a tier ({@code max_local_cpu_size}, {@code gpu_cache_size}) cannot
      *                                  hold one chunk of this layout
      * @throws IllegalStateException naming the setting when the disk or remote tier's backend does not
-     *                               open, or the GPU runtime cannot allocate the GPU tier
-     *                               ({@code gpu_cache_size})
+     *                               open, the GPU runtime cannot allocate the GPU tier
+     *                               ({@code gpu_cache_size}), or naming {@code metrics_port} and the port
+     *                               when the Prometheus endpoint cannot listen
      * @throws dev.spillway.config.ConfigException when {@code gpu=cuda} and no CUDA device answers
      */
     public static SpillwayEngine open(SpillwayConfig config, KvLayout layout, String modelId) {
@@ -112,13 +117,26 @@ public final class SpillwayEngine implements AutoCloseable {
             gpu.ifPresent(GpuRuntime::close);
             throw e;
         }
+        // Started last, so that a scrape never reads a component still being built.
+        OptionalInt port = config.metricsPort();
+        Optional<MetricsServer> metricsServer;
+        try {
+            metricsServer = port.isPresent() ? Optional.of(MetricsServer.start(metrics, port.getAsInt())) : Optional.empty();
+        } catch (RuntimeException | Error e) {
+            try {
+                store.close();
+            } finally {
+                gpu.ifPresent(GpuRuntime::close);
+            }
+            throw e;
+        }
         LOG.info("spillway engine open: model={}, namespace={}, chunk={} tokens ({} bytes), GPU tier {}, host tier {} slots, "
-                + "policy {}{}, lower tiers {} ({})", modelId, config.namespace(), layout.chunkTokens(), layout.chunkBytes(),
-                store.deviceTier().map(tier -> tier.capacity() + " slots").orElse("off"), store.hostTier().capacity(),
-                config.cachePolicy().configName(), config.prefixAwareEviction() ? "+prefix" : "",
+                + "policy {}{}, lower tiers {} ({}), metrics {}", modelId, config.namespace(), layout.chunkTokens(),
+                layout.chunkBytes(), store.deviceTier().map(tier -> tier.capacity() + " slots").orElse("off"),
+                store.hostTier().capacity(), config.cachePolicy().configName(), config.prefixAwareEviction() ? "+prefix" : "",
                 lowerTiers.stream().map(lower -> lower.tier().label() + "=" + lower.backend().name()).toList(),
-                writePolicy);
-        return new SpillwayEngine(config, layout, metrics, gpu, store);
+                writePolicy, metricsServer.map(server -> "on port " + server.port() + " at /metrics").orElse("off"));
+        return new SpillwayEngine(config, layout, metrics, gpu, store, metricsServer);
     }
 
     /**
@@ -212,21 +230,33 @@ public final class SpillwayEngine implements AutoCloseable {
         return metrics;
     }
 
+    /**
+     * Returns the port the Prometheus endpoint listens on (the one taken when {@code metrics_port=0});
+     * empty when {@code metrics_port} is unset.
+     */
+    public OptionalInt metricsPort() {
+        return metricsServer.map(server -> OptionalInt.of(server.port())).orElse(OptionalInt.empty());
+    }
+
     /** Returns the GPU runtime the engine runs on; empty when {@code gpu=off}. */
     public Optional<GpuRuntime> gpuRuntime() {
         return gpu;
     }
 
     /**
-     * Writes what is queued for the lower tiers (bounded wait), closes their backends and releases
-     * all memory and the GPU runtime; every retrieve must have returned.
+     * Stops the Prometheus endpoint, writes what is queued for the lower tiers (bounded wait), closes
+     * their backends and releases all memory and the GPU runtime; every retrieve must have returned.
      */
     @Override
     public void close() {
         try {
-            store.close();
+            metricsServer.ifPresent(MetricsServer::close);
         } finally {
-            gpu.ifPresent(GpuRuntime::close);
+            try {
+                store.close();
+            } finally {
+                gpu.ifPresent(GpuRuntime::close);
+            }
         }
     }
 }

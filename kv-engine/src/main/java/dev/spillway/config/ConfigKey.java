@@ -84,8 +84,9 @@ public enum ConfigKey {
             "Bandwidth the simulated GPU runtime's copies are held to, so that pipelining can be observed; 0"
                     + " copies at memory speed."),
     /** Port of the Prometheus endpoint. */
-    METRICS_PORT(false, ValueKind.integer(1, 65535), null, "integer (TCP port)",
-            "Port of the Prometheus text endpoint; unset turns it off.");
+    METRICS_PORT(false, ValueKind.integer(0, 65535), null, "integer (TCP port)",
+            "Port of the Prometheus endpoint (`/metrics`, text format; series in docs/metrics.md); 0 takes any"
+                    + " free port, named in the engine's start log line; unset turns it off.");
 
     /** Prefix of every Spillway environment variable. */
     static final String SPILLWAY_PREFIX = "SPILLWAY_";

@@ -225,7 +225,7 @@ public final class SpillwayConfig {
         return (String) value(NAMESPACE);
     }
 
-    /** Returns the port of the Prometheus endpoint, 1 to 65535, if it is on. */
+    /** Returns the port of the Prometheus endpoint, 0 (any free port) to 65535, if it is on. */
     public OptionalInt metricsPort() {
         Integer port = (Integer) value(METRICS_PORT);
         return port == null ? OptionalInt.empty() : OptionalInt.of(port);

@@ -76,7 +76,7 @@ public final class SpillwayConnector implements SchedulerConnector, WorkerConnec
         this.blockSize = blockSize;
         this.layerwise = engine.config().useLayerwise();
         this.saveUnfullChunk = engine.config().saveUnfullChunk();
-        this.transfer = new HostTransferEngine(layout, "spillway-connector-load");
+        this.transfer = new HostTransferEngine(layout, "spillway-connector-load", engine.metrics());
         this.loadErrorTokens = engine.metrics().counter("spillway_connector_load_error_tokens_total",
                 "Tokens the connector planned to load but could not; the engine recomputes them");
         this.loadedTokens = engine.metrics().counter("spillway_connector_loaded_tokens_total",

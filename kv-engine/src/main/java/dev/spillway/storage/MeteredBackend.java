@@ -8,13 +8,16 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.ToLongFunction;
 
 import dev.spillway.key.BlockKey;
+import dev.spillway.metrics.Buckets;
 import dev.spillway.metrics.Counter;
+import dev.spillway.metrics.Histogram;
 import dev.spillway.metrics.SpillwayMetrics;
 
 /**
- * Counts what a backend does, per backend and operation: operations, bytes moved, time spent
- * (from the call to the future's completion), errors, and the errors that were timeouts. Every
- * backend {@link StorageBackends#open} opens comes wrapped in one, so no backend counts for itself.
+ * Counts what a backend does, per backend and operation: operations, bytes moved, the time of each
+ * call (from the call to the future's completion, a histogram), errors, and the errors that were
+ * timeouts. Every backend {@link StorageBackends#open} opens comes wrapped in one, so no backend
+ * counts for itself.
  */
 public final class MeteredBackend implements StorageBackend {
 
@@ -84,7 +87,7 @@ public final class MeteredBackend implements StorageBackend {
     private static final class Meter {
         private final Counter operations;
         private final Counter bytes;
-        private final Counter nanos;
+        private final Histogram seconds;
         private final Counter errors;
         private final Counter timeouts;
 
@@ -92,7 +95,7 @@ public final class MeteredBackend implements StorageBackend {
             String[] labels = {"backend", backend, "operation", operation};
             operations = metrics.counter("spillway_backend_operations_total", "Backend calls", labels);
             bytes = metrics.counter("spillway_backend_bytes_total", "Block bytes written or read", labels);
-            nanos = metrics.counter("spillway_backend_time_nanoseconds_total",
+            seconds = metrics.histogram(Buckets.SECONDS, "spillway_backend_seconds",
                     "Time from a backend call to its completion", labels);
             errors = metrics.counter("spillway_backend_errors_total", "Backend calls that failed", labels);
             timeouts = metrics.counter("spillway_backend_timeouts_total", "Backend calls that timed out", labels);
@@ -102,7 +105,7 @@ public final class MeteredBackend implements StorageBackend {
             long start = System.nanoTime();
             operations.increment();
             return call.whenComplete((result, error) -> {
-                nanos.add(System.nanoTime() - start);
+                seconds.observe((System.nanoTime() - start) / 1e9);
                 if (error == null) {
                     bytes.add(bytesOf.applyAsLong(result));
                     return;

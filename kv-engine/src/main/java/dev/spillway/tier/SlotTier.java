@@ -141,6 +141,7 @@ abstract class SlotTier implements MemoryTier {
                 "tier", label, "cause", "capacity");
         metrics.gauge(this::used, "spillway_pool_used_slots", "Slots holding a chunk", "tier", label);
         metrics.gauge(pool::capacity, "spillway_pool_capacity_slots", "Slots of a tier", "tier", label);
+        TieredStore.poolBytes(metrics, tier, () -> used() * pool.slotBytes(), () -> capacity() * pool.slotBytes());
     }
 
     /** Returns the counter of a tier's chunks not stored for {@code cause}. */

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.IntFunction;
 import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 
 import dev.spillway.eviction.EvictionPolicy;
 import dev.spillway.eviction.PolicyKind;
@@ -24,6 +25,8 @@ import dev.spillway.memory.BlockLease;
 import dev.spillway.memory.HostRegion;
 import dev.spillway.metrics.Counter;
 import dev.spillway.metrics.SpillwayMetrics;
+import dev.spillway.storage.StorageBackend;
+import dev.spillway.storage.StorageBackend.Capacity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -139,6 +142,7 @@ public final class TieredStore implements AutoCloseable {
         try {
             for (int t = 0; t < levels.length; t++) {
                 LowerTier lower = lowerTiers.get(t);
+                capacityGauges(metrics, lower);
                 levels[t] = new Level(lower, new WriteBehind(lower, host, hasher, layout, metrics),
                         hitTokens(metrics, lower.tier()), retrievedTokens(metrics, lower.tier()),
                         backendErrors(metrics, lower.tier(), "exists"), backendErrors(metrics, lower.tier(), "get"));
@@ -179,6 +183,24 @@ public final class TieredStore implements AutoCloseable {
 
     private static Counter retrievedTokens(SpillwayMetrics metrics, Tier tier) {
         return metrics.counter("spillway_retrieved_tokens_total", "Tokens copied out to the engine", "tier", tier.label());
+    }
+
+    /**
+     * Registers a lower tier's occupancy, read from its backend at each scrape, when the backend
+     * knows it (the disk tier does; Redis, whose memory other tenants share, does not).
+     */
+    private static void capacityGauges(SpillwayMetrics metrics, LowerTier lower) {
+        StorageBackend backend = lower.backend();
+        if (backend.capacity().isPresent()) {
+            poolBytes(metrics, lower.tier(), () -> backend.capacity().map(Capacity::usedBytes).orElse(0L),
+                    () -> backend.capacity().map(Capacity::limitBytes).orElse(0L));
+        }
+    }
+
+    /** Registers the gauges of a tier's occupancy in bytes, which every tier that knows its size has. */
+    static void poolBytes(SpillwayMetrics metrics, Tier tier, LongSupplier used, LongSupplier capacity) {
+        metrics.gauge(used, "spillway_pool_used_bytes", "Bytes of a tier's slots that hold a chunk", "tier", tier.label());
+        metrics.gauge(capacity, "spillway_pool_capacity_bytes", "Bytes of a tier's slots", "tier", tier.label());
     }
 
     /** Returns the counter of a lower tier's failed or timed-out backend calls of one operation. */

@@ -12,6 +12,7 @@ import java.util.concurrent.Executors;
 import dev.spillway.gpu.KvKernels;
 import dev.spillway.gpu.KvSliceLayout;
 import dev.spillway.layout.KvLayout;
+import dev.spillway.metrics.SpillwayMetrics;
 
 /**
  * Moves chunks between host-tier slots and an engine paged cache that lives in host memory: the
@@ -33,6 +34,9 @@ import dev.spillway.layout.KvLayout;
  *
  * <p>Any exception inside a copy fails its layer and every later layer of that transfer; the caller
  * treats every chunk of a failed transfer as missing.
+ *
+ * <p>Each load that completes and each gather is one observation of {@code spillway_transfer_bytes}
+ * and {@code spillway_transfer_seconds} (path {@code load}, {@code save}).
  */
 public final class HostTransferEngine implements AutoCloseable {
 
@@ -41,15 +45,21 @@ public final class HostTransferEngine implements AutoCloseable {
     private final KvLayout layout;
     private final int rowBytes;
     private final ExecutorService copier;
+    private final TransferMeter loads;
+    private final TransferMeter saves;
     private volatile List<MemorySegment> pagedLayers = List.of();
     private volatile long planeBytes;
     private volatile int numSlots;
 
     /**
      * Creates an engine for chunks of {@code layout}; its copy thread is a daemon named {@code threadName}.
+     *
+     * @param metrics receives the bytes and seconds of every load and save
      */
-    public HostTransferEngine(KvLayout layout, String threadName) {
+    public HostTransferEngine(KvLayout layout, String threadName, SpillwayMetrics metrics) {
         this.layout = layout;
+        this.loads = TransferMeter.of(metrics, "load");
+        this.saves = TransferMeter.of(metrics, "save");
         this.rowBytes = layout.tokenLayerBytes() / 2;
         this.copier = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, threadName);
@@ -96,10 +106,11 @@ public final class HostTransferEngine implements AutoCloseable {
         if (paged.isEmpty()) {
             throw new IllegalStateException("no paged cache registered: call registerPagedCache first");
         }
+        long start = System.nanoTime();
         int[] tokens = chunkTokens(chunks, slotMapping);
         MemorySegment slots = Arena.ofAuto().allocate((long) Math.max(1, slotMapping.length) * Integer.BYTES);
         MemorySegment.copy(slotMapping, 0, slots, INT_LE, 0, slotMapping.length);
-        Load load = new Load(paged, List.copyOf(chunks), tokens, slots);
+        Load load = new Load(paged, List.copyOf(chunks), tokens, slots, start);
         for (int l = 0; l < layout.layers(); l++) {
             int layer = l;
             if (layerwise) {
@@ -128,6 +139,7 @@ public final class HostTransferEngine implements AutoCloseable {
                     + " bytes for " + tokens + " tokens");
         }
         checkSlots(slotMapping, from, tokens, false);
+        long start = System.nanoTime();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment slots = arena.allocate((long) Math.max(1, tokens) * Integer.BYTES);
             MemorySegment.copy(slotMapping, from, slots, INT_LE, 0, tokens);
@@ -136,6 +148,7 @@ public final class HostTransferEngine implements AutoCloseable {
                 KvKernels.gather(paged.get(l), slots, slice, dst, layout.layerOffset(l, tokens));
             }
         }
+        saves.record(dst.byteSize(), start);
     }
 
     private KvSliceLayout slice(int tokens) {
@@ -191,10 +204,12 @@ public final class HostTransferEngine implements AutoCloseable {
         private final int[] tokens;
         private final MemorySegment slots;
         private final CompletableFuture<?>[] layerDone;
+        private final long startNanos;
         private volatile boolean failed;
 
-        Load(List<MemorySegment> paged, List<MemorySegment> chunks, int[] tokens, MemorySegment slots) {
+        Load(List<MemorySegment> paged, List<MemorySegment> chunks, int[] tokens, MemorySegment slots, long startNanos) {
             this.paged = paged;
+            this.startNanos = startNanos;
             this.chunks = chunks;
             this.tokens = tokens;
             this.slots = slots;
@@ -212,6 +227,10 @@ public final class HostTransferEngine implements AutoCloseable {
                         KvKernels.scatter(chunks.get(c), layout.layerOffset(layer, tokens[c]),
                                 slots.asSlice(first * Integer.BYTES), slice(tokens[c]), paged.get(layer));
                         first += tokens[c];
+                    }
+                    // Before the last layer completes, so that whoever waited for the load sees it counted.
+                    if (layer == layerDone.length - 1) {
+                        loads.record(chunks.stream().mapToLong(MemorySegment::byteSize).sum(), startNanos);
                     }
                 }
             } catch (RuntimeException | Error e) {

@@ -70,7 +70,7 @@ class SpillwayConfigErrorTest {
         "SPILLWAY_PIN_TIMEOUT_MS     | 1s                  | an integer greater than 0",
         "SPILLWAY_NAMESPACE          | ''                  | a name of 1 to 128",
         "SPILLWAY_NAMESPACE          | a:b                 | a name of 1 to 128",
-        "SPILLWAY_METRICS_PORT       | 65536               | an integer between 1 and 65535",
+        "SPILLWAY_METRICS_PORT       | 65536               | an integer between 0 and 65535",
         "SPILLWAY_PREFIX_AWARE_EVICTION | 2                | a boolean",
     })
     void shouldRejectMalformedAndOutOfRangeValues(String variable, String value, String expected) {

@@ -65,7 +65,7 @@ class TieredStoreDiskTierTest {
     }
 
     private TieredStore open(int admitAfter, int hostSlots, WritePolicy writePolicy) throws IOException {
-        VerifyingBackend disk = new VerifyingBackend(ChronicleBackend.open(dir, SLOT_BYTES, 256 * SLOT_BYTES, PolicyKind.LRU),
+        VerifyingBackend disk = new VerifyingBackend(ChronicleBackend.open(dir, SLOT_BYTES, 256 * SLOT_BYTES, PolicyKind.LRU, metrics),
                 LAYOUT, metrics);
         return TieredStore.create(hasher, LAYOUT, hostSlots * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
                 false, 30_000, metrics, List.of(new LowerTier(Tier.LOCAL, disk, 10_000, admitAfter, 64)), writePolicy);
@@ -73,7 +73,7 @@ class TieredStoreDiskTierTest {
 
     private TieredStore openWithGpuTier(SimulatedGpuRuntime gpu, int deviceSlots, int hostSlots, WritePolicy writePolicy)
             throws IOException {
-        VerifyingBackend disk = new VerifyingBackend(ChronicleBackend.open(dir, SLOT_BYTES, 256 * SLOT_BYTES, PolicyKind.LRU),
+        VerifyingBackend disk = new VerifyingBackend(ChronicleBackend.open(dir, SLOT_BYTES, 256 * SLOT_BYTES, PolicyKind.LRU, metrics),
                 LAYOUT, metrics);
         return TieredStore.create(hasher, LAYOUT, hostSlots * HostArena.ALIGNMENT,
                 new DeviceTierSpec(gpu, deviceSlots * HostArena.ALIGNMENT, 2), PolicyKind.LRU, false, 30_000, metrics,

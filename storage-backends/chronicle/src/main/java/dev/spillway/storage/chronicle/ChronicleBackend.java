@@ -21,8 +21,11 @@ import dev.spillway.eviction.EvictionPolicy;
 import dev.spillway.eviction.PolicyKind;
 import dev.spillway.key.BlockKey;
 import dev.spillway.layout.BlockFormat;
+import dev.spillway.metrics.Counter;
+import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageException;
+import dev.spillway.tier.Tier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,6 +103,7 @@ public final class ChronicleBackend implements StorageBackend {
     private final ChronicleBlockIndex index;
     private final ExecutorService executor;
     private final Object lock = new Object();
+    private final Counter evicted;
 
     // Guarded by lock.
     private final EvictionPolicy policy;
@@ -111,11 +115,13 @@ public final class ChronicleBackend implements StorageBackend {
     private int liveCount;
     private boolean closed;
 
-    private ChronicleBackend(Path directory, SlabFile slab, ChronicleBlockIndex index, PolicyKind policyKind)
-            throws IOException {
+    private ChronicleBackend(Path directory, SlabFile slab, ChronicleBlockIndex index, PolicyKind policyKind,
+                             SpillwayMetrics metrics) throws IOException {
         this.directory = directory;
         this.slab = slab;
         this.index = index;
+        this.evicted = metrics.counter("spillway_evicted_chunks_total", "Chunks a tier gave up for room",
+                "tier", Tier.LOCAL.label(), "cause", "capacity");
         int slots = slab.slotCount();
         this.policy = EvictionPolicy.create(policyKind, false, slots);
         this.states = new byte[slots];
@@ -141,13 +147,14 @@ public final class ChronicleBackend implements StorageBackend {
      * @param limitBytes the most bytes the slots may take; the tier has {@code limitBytes / slotBytes}
      *                   slots, fixed when the files are created
      * @param policyKind which block to evict when every slot is taken
+     * @param metrics    counts the blocks evicted, as the disk tier's ({@code tier="G3"})
      * @throws IllegalArgumentException when {@code slotBytes} is not in [1, 2^31) or the limit
      *                                  gives no slot or more than 2^31 - 1
      * @throws IOException              naming the file when the files cannot be created or read,
      *                                  or were created for another slot size or count
      */
-    public static ChronicleBackend open(Path directory, long slotBytes, long limitBytes, PolicyKind policyKind)
-            throws IOException {
+    public static ChronicleBackend open(Path directory, long slotBytes, long limitBytes, PolicyKind policyKind,
+                                        SpillwayMetrics metrics) throws IOException {
         if (slotBytes < 1 || slotBytes > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("slotBytes=" + slotBytes + ": expected 1.." + Integer.MAX_VALUE);
         }
@@ -161,7 +168,7 @@ public final class ChronicleBackend implements StorageBackend {
         ChronicleBlockIndex index = null;
         try {
             index = ChronicleBlockIndex.open(directory.resolve(INDEX_FILE), slots, slab.uncleanShutdown());
-            return new ChronicleBackend(directory, slab, index, policyKind);
+            return new ChronicleBackend(directory, slab, index, policyKind, metrics);
         } catch (IOException | RuntimeException e) {
             if (index != null) {
                 index.close();
@@ -309,6 +316,7 @@ public final class ChronicleBackend implements StorageBackend {
                 index.remove(owners[slot]);
                 owners[slot] = null;
                 liveCount--;
+                evicted.increment();
             }
             states[slot] = WRITING;
             return slot;

@@ -36,7 +36,8 @@ public final class ChronicleBackendProvider implements StorageBackendProvider {
         try {
             Path directory = Path.of(url);
             long slotBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
-            return ChronicleBackend.open(directory, slotBytes, config.maxLocalDiskBytes(), config.cachePolicy());
+            return ChronicleBackend.open(directory, slotBytes, config.maxLocalDiskBytes(), config.cachePolicy(),
+                    metrics);
         } catch (IOException | IllegalArgumentException e) {
             throw new StorageException(ChronicleBackend.NAME, "open", "url=" + url + ": " + e.getMessage(), e);
         }

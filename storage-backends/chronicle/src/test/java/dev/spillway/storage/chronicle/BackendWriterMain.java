@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.spillway.eviction.PolicyKind;
+import dev.spillway.metrics.SpillwayMetrics;
 
 /**
  * Run in a child JVM by {@link ChronicleBackendProcessTest}: stores {@link TestBlocks} in a disk
@@ -28,7 +29,7 @@ final class BackendWriterMain {
         int slots = Integer.parseInt(args[1]);
         int n = Integer.parseInt(args[3]);
         ChronicleBackend backend = ChronicleBackend.open(Path.of(args[0]), TestBlocks.SLOT_BYTES,
-                slots * TestBlocks.SLOT_BYTES, PolicyKind.LRU);
+                slots * TestBlocks.SLOT_BYTES, PolicyKind.LRU, new SpillwayMetrics());
         // Shared: the backend's own threads read the blocks.
         try (Arena arena = Arena.ofShared()) {
             List<MemorySegment> blocks = new ArrayList<>();

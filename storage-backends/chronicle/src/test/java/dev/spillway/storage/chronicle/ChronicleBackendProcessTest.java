@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
 
 import dev.spillway.eviction.PolicyKind;
 import dev.spillway.layout.BlockFormat;
+import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -101,7 +102,7 @@ class ChronicleBackendProcessTest {
     }
 
     private ChronicleBackend open(int slots) throws IOException {
-        return ChronicleBackend.open(dir, SLOT_BYTES, slots * SLOT_BYTES, PolicyKind.LRU);
+        return ChronicleBackend.open(dir, SLOT_BYTES, slots * SLOT_BYTES, PolicyKind.LRU, new SpillwayMetrics());
     }
 
     /** Flips a payload byte of every slot whose header names block {@code i}: its live copy and any stale one. */

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import dev.spillway.eviction.PolicyKind;
 import dev.spillway.key.BlockKey;
 import dev.spillway.layout.BlockFormat;
+import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageBackend.Capacity;
 import dev.spillway.storage.StorageException;
@@ -38,14 +39,15 @@ class ChronicleBackendTest {
     Path dir;
 
     private final Arena arena = Arena.ofShared();
+    private final SpillwayMetrics metrics = new SpillwayMetrics();
 
     @AfterEach
     void freeBlocks() {
         arena.close();
     }
 
-    private static ChronicleBackend open(Path directory, int slots) throws IOException {
-        return ChronicleBackend.open(directory, SLOT_BYTES, slots * SLOT_BYTES, PolicyKind.LRU);
+    private ChronicleBackend open(Path directory, int slots) throws IOException {
+        return ChronicleBackend.open(directory, SLOT_BYTES, slots * SLOT_BYTES, PolicyKind.LRU, metrics);
     }
 
     private static <T> T await(CompletableFuture<T> future) throws Exception {
@@ -96,6 +98,7 @@ class ChronicleBackendTest {
                 assertThat(holdsIntact(backend, i)).as("block %d", i).isTrue();
             }
             assertThat(backend.capacity()).contains(new Capacity(4 * SLOT_BYTES, 4 * SLOT_BYTES, 4));
+            assertThat(metrics.value("spillway_evicted_chunks_total{tier=\"G3\",cause=\"capacity\"}")).isEqualTo(2);
         }
     }
 
@@ -164,7 +167,7 @@ class ChronicleBackendTest {
     void shouldRefuseToReopenWithAnotherSlotSize() throws Exception {
         open(dir, 4).close();
 
-        assertThatThrownBy(() -> ChronicleBackend.open(dir, SLOT_BYTES * 2, 4 * SLOT_BYTES * 2, PolicyKind.LRU))
+        assertThatThrownBy(() -> ChronicleBackend.open(dir, SLOT_BYTES * 2, 4 * SLOT_BYTES * 2, PolicyKind.LRU, metrics))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("created with slot bytes=" + SLOT_BYTES)
                 .hasMessageContaining(dir.resolve(ChronicleBackend.SLAB_FILE).toString());
