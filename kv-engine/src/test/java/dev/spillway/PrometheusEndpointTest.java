@@ -38,11 +38,14 @@ class PrometheusEndpointTest {
     /** Surefire runs in the module directory. */
     private static final Path DOC = Path.of("../docs/metrics.md");
 
-    private static SpillwayEngine open(String metricsPort) {
+    private static SpillwayEngine open(String metricsPort, String... more) {
         Map<String, String> env = new HashMap<>(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_MAX_LOCAL_CPU_SIZE", HOST_GIB,
                 "SPILLWAY_GPU", "off"));
         if (metricsPort != null) {
             env.put("SPILLWAY_METRICS_PORT", metricsPort);
+        }
+        for (int i = 0; i < more.length; i += 2) {
+            env.put(more[i], more[i + 1]);
         }
         return SpillwayEngine.open(SpillwayConfig.load(env), LAYOUT, "tiny");
     }
@@ -121,6 +124,27 @@ class PrometheusEndpointTest {
             try (LayerTransfer load = transfer.startLoad(List.of(chunk), slots, true)) {
                 assertThat(load.await()).isTrue();
             }
+        }
+    }
+
+    @Test
+    void shouldServeTheGpuTierBesideTheHostTier() throws Exception {
+        // G1 as large as G2, on the simulated GPU runtime.
+        try (SpillwayEngine engine = open("0", "SPILLWAY_GPU", "sim", "SPILLWAY_GPU_CACHE_SIZE", HOST_GIB)) {
+            int[] a = prompt(64, 4);
+            assertThat(engine.store(a, 64, new PrefixKv(a))).isEqualTo(4);
+            assertThat(engine.lookup(a, 64)).isEqualTo(64);
+            assertThat(engine.retrieve(a, 64, (chunk, start, count, src) -> { })).isEqualTo(64);
+
+            Scrape scrape = Scrape.fetch(engine.metricsPort().orElseThrow());
+
+            assertThat(scrape.value("spillway_stored_chunks_total", "tier", "G1")).isEqualTo(4);
+            assertThat(scrape.value("spillway_lookup_hit_tokens_total", "tier", "G1")
+                    + scrape.value("spillway_lookup_hit_tokens_total", "tier", "G2")).isEqualTo(64);
+            assertThat(scrape.value("spillway_pool_used_slots", "tier", "G1")).isEqualTo(4);
+            assertThat(scrape.value("spillway_pool_capacity_bytes", "tier", "G1")).isEqualTo(8 * CHUNK_BYTES);
+            assertThat(scrape.value("spillway_gpu_copy_errors_total", "tier", "G1", "direction", "host_to_device")).isZero();
+            assertThat(scrape.familiesNotDocumentedIn(Files.readString(DOC))).isEmpty();
         }
     }
 
