@@ -1,5 +1,6 @@
 package dev.spillway.refengine.model;
 
+import dev.spillway.refengine.Checks;
 import java.util.List;
 import java.util.Map;
 
@@ -41,13 +42,13 @@ public record ModelConfig(int layers, int hidden, int heads, int kvHeads, int he
 
     /** Checks every component; see the class comment for the rules. */
     public ModelConfig {
-        positive("layers", layers, 1);
-        positive("hidden", hidden, 1);
-        positive("heads", heads, 1);
-        positive("kvHeads", kvHeads, 1);
-        positive("headDim", headDim, 2);
-        positive("ffn", ffn, 1);
-        positive("vocab", vocab, 2);
+        Checks.positive("ModelConfig.layers", layers);
+        Checks.positive("ModelConfig.hidden", hidden);
+        Checks.positive("ModelConfig.heads", heads);
+        Checks.positive("ModelConfig.kvHeads", kvHeads);
+        Checks.atLeast("ModelConfig.headDim", headDim, 2);
+        Checks.positive("ModelConfig.ffn", ffn);
+        Checks.atLeast("ModelConfig.vocab", vocab, 2);
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException("ModelConfig.heads = " + heads + " must be a multiple of kvHeads = "
                     + kvHeads + " (grouped-query attention shares each key/value head among heads / kvHeads query heads)");
@@ -112,12 +113,6 @@ public record ModelConfig(int layers, int hidden, int heads, int kvHeads, int he
     /** Returns the bytes of K and V one token occupies in the paged cache, over all layers (float32). */
     public long kvBytesPerToken() {
         return 2L * layers * kvDim() * Float.BYTES;
-    }
-
-    private static void positive(String field, int value, int min) {
-        if (value < min) {
-            throw new IllegalArgumentException("ModelConfig." + field + " = " + value + " must be at least " + min);
-        }
     }
 
     private static void fitsArray(String what, long floats) {

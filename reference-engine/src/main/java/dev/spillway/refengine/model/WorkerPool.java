@@ -1,5 +1,6 @@
 package dev.spillway.refengine.model;
 
+import dev.spillway.refengine.Checks;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -33,10 +34,7 @@ final class WorkerPool implements AutoCloseable {
     private final ExecutorService executor;
 
     WorkerPool(int threads) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads = " + threads + " must be at least 1");
-        }
-        this.threads = threads;
+        this.threads = Checks.positive("threads", threads);
         this.executor = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, daemonThreads());
     }
 
