@@ -26,10 +26,10 @@ import java.util.Arrays;
  *       values one array per position so that the output loop runs over {@code d}; every query of
  *       the sequence shares the copy.</li>
  *   <li>{@link Worker#attend(PagedKvCache, MemorySegment, Sequence, float[], int, float[])}, for a
- *       sequence computing few positions (a decode step): it walks the cache a
- *       block of keys at a time through a small buffer that stays in the first-level cache, so the
- *       keys and values are read once, and sums each score as a scalar chain. Transposing every
- *       key for one query would cost more than the query.</li>
+ *       sequence computing few positions (a decode step): it walks the cache a block of positions
+ *       at a time through a small buffer that stays in the first-level cache, so the keys and
+ *       values are read once, and sums each score as a scalar chain. Transposing every key for one
+ *       query would cost more than the query.</li>
  * </ul>
  */
 final class Attention {

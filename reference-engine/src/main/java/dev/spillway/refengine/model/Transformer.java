@@ -26,8 +26,8 @@ import java.util.function.IntConsumer;
  *     for every sequence of the batch:
  *         RMSNorm, Q K V projection, RoPE(absolute position)
  *         write K and V of the computed positions into their slots of layer l
- *         gather K and V of positions [0, start + count) back from layer l's slots
- *         attention, output projection, residual; RMSNorm, SwiGLU, residual
+ *         attention over K and V of positions [0, start + count), read back from layer l's slots
+ *         output projection, residual; RMSNorm, SwiGLU, residual
  *     hook.afterLayer(l)                         connector: saveKvLayer(l)
  * final RMSNorm and logits of each sequence's last computed position
  * </pre>
@@ -42,10 +42,12 @@ import java.util.function.IntConsumer;
  * order of float operations ({@link Ops}, {@link Attention}); threads split work only across rows,
  * output columns, positions and heads, never inside a sum.
  *
- * <h2>Threads</h2>
+ * <h2>Threads and memory</h2>
  * A fixed pool of {@code threads} (the calling thread included) runs each step of the pass in
  * parallel. {@code forward} calls are serialised: the per-worker scratch belongs to one pass at a
- * time. {@link #close()} stops the pool.
+ * time. Scratch is kept from pass to pass and grows to the largest pass seen (about
+ * {@code 4 * kvHeads * headDim} floats per position of each prefilling sequence), so that
+ * decoding and chunked prefills do not reallocate it per step. {@link #close()} stops the pool.
  */
 public final class Transformer implements AutoCloseable {
 
