@@ -22,9 +22,9 @@ import java.util.Random;
  * makes greedy decoding repeat one token.
  *
  * <p>Matrices are {@code [in][out]}, one array per input feature, the layout {@link Ops#matmul}
- * reads; the embedding is {@code [vocab][hidden]}. The query, key and value projections are one matrix with output
- * columns {@code [q heads | k heads | v heads]}; the gate and up projections one with
- * {@code [gate | up]}.
+ * reads; the embedding is {@code [vocab][hidden]}. The query, key and value projections are one
+ * matrix with output columns {@code [q heads | k heads | v heads]}; the gate and up projections
+ * one with {@code [gate | up]}.
  */
 final class Weights {
 
