@@ -1,7 +1,10 @@
 package dev.spillway.refengine;
 
-/** Argument checks whose messages name the argument, its value and the valid range. */
-final class Checks {
+/**
+ * Argument checks whose messages name the argument, its value and the valid range, shared by the
+ * reference engine's packages so that every bad input reads the same way.
+ */
+public final class Checks {
 
     private Checks() {
     }
@@ -11,7 +14,7 @@ final class Checks {
      *
      * @throws IndexOutOfBoundsException naming the argument, the value and the range otherwise
      */
-    static int index(String name, int value, int bound) {
+    public static int index(String name, int value, int bound) {
         if (value < 0 || value >= bound) {
             throw new IndexOutOfBoundsException(name + " = " + value + " is outside the valid range [0, " + bound + ")");
         }
@@ -23,9 +26,18 @@ final class Checks {
      *
      * @throws IllegalArgumentException naming the argument and the value otherwise
      */
-    static int positive(String name, int value) {
-        if (value < 1) {
-            throw new IllegalArgumentException(name + " = " + value + " must be at least 1");
+    public static int positive(String name, int value) {
+        return atLeast(name, value, 1);
+    }
+
+    /**
+     * Returns {@code value} when it is at least {@code min}.
+     *
+     * @throws IllegalArgumentException naming the argument, the value and the minimum otherwise
+     */
+    public static int atLeast(String name, int value, int min) {
+        if (value < min) {
+            throw new IllegalArgumentException(name + " = " + value + " must be at least " + min);
         }
         return value;
     }
@@ -35,7 +47,7 @@ final class Checks {
      *
      * @throws IllegalArgumentException naming the argument and the value otherwise
      */
-    static int notNegative(String name, int value) {
+    public static int notNegative(String name, int value) {
         if (value < 0) {
             throw new IllegalArgumentException(name + " = " + value + " must not be negative");
         }
