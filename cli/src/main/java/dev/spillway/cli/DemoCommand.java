@@ -3,6 +3,7 @@ package dev.spillway.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spillway.SpillwayEngine;
+import dev.spillway.chart.LineChart;
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.refengine.ReferenceEngine;
 import dev.spillway.refengine.demo.MultiRoundDemo;
@@ -82,6 +83,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads; default: the available processors.")
     private Integer threads;
 
+    @Option(names = "--chart", paramLabel = "FILE.png",
+            description = "Also write mean TTFT per round, cold against Spillway, as a PNG line chart.")
+    private Path chart;
+
     @Option(names = "--json", description = "Print JSON instead of the table: per round and overall ttft_cold_ms,"
             + " ttft_cached_ms, speedup, hit_tokens_by_tier, outputs_identical.")
     private boolean json;
@@ -97,11 +102,11 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ModelConfig model;
-        MultiRoundQa.Params workload;
+        MultiRoundQa.Settings workload;
         try {
             model = ModelConfig.preset(preset);
-            workload = new MultiRoundQa.Params(users, rounds, systemTokens, historyTokens, questionTokens, answerTokens,
-                    seed);
+            workload = new MultiRoundQa.Settings(users, rounds, systemTokens, historyTokens, questionTokens, answerTokens,
+                    model.vocab(), seed);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
@@ -124,12 +129,29 @@ final class DemoCommand implements Callable<Integer> {
             }
             PrintWriter out = spec.commandLine().getOut();
             out.print(json ? json(report) + System.lineSeparator() : table(report));
+            if (chart != null) {
+                chart(report).writePng(chart, 1000, 600);
+                err.println("spillway demo: chart written to " + chart);
+            }
             return report.outputsIdentical() ? 0 : 1;
         } finally {
             if (tempDisk != null) {
                 deleteTree(tempDisk);
             }
         }
+    }
+
+    private static LineChart chart(MultiRoundDemo.Report report) {
+        double[] rounds = report.rounds().stream().mapToDouble(MultiRoundDemo.Round::round).toArray();
+        return LineChart.builder()
+                .title("Time to first token per round, reference engine")
+                .xLabel("round")
+                .yLabel("mean TTFT (ms)")
+                .xTicks(rounds)
+                .series("cold", rounds, report.rounds().stream().mapToDouble(MultiRoundDemo.Round::ttftColdMs).toArray())
+                .series("with Spillway", rounds,
+                        report.rounds().stream().mapToDouble(MultiRoundDemo.Round::ttftCachedMs).toArray())
+                .build();
     }
 
     private SpillwayConfig withDisk(Path disk) {

@@ -29,7 +29,8 @@ class DemoCommandTest {
 
     @Test
     void shouldReportIdenticalOutputsAndHitsFromTheSecondRoundOn() throws IOException {
-        Run run = run(Map.of("SPILLWAY_GPU", "off"), with("--json"));
+        Path chart = dir.resolve("ttft.png");
+        Run run = run(Map.of("SPILLWAY_GPU", "off"), with("--json", "--chart", chart.toString()));
 
         assertThat(run.status()).as(run.err()).isZero();
         JsonNode json = run.json();
@@ -43,6 +44,7 @@ class DemoCommandTest {
             assertThat(later.get("hit_tokens_by_tier").get("G2").longValue()).as("round %d", round + 1).isPositive();
         }
         assertThat(run.err()).contains("G2 + G3 at ").contains("[spillway]");
+        assertThat(Files.readAllBytes(chart)).startsWith(0x89, 'P', 'N', 'G');
     }
 
     @Test

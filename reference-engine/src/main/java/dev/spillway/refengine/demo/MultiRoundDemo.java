@@ -38,7 +38,7 @@ public final class MultiRoundDemo {
      * @param workload the conversations' shape
      * @param threads  compute threads of the engine
      */
-    public record Options(ModelConfig model, MultiRoundQa.Params workload, int threads) {
+    public record Options(ModelConfig model, MultiRoundQa.Settings workload, int threads) {
     }
 
     /** Reports each request as it completes, for a progress display. */
@@ -118,8 +118,9 @@ public final class MultiRoundDemo {
     }
 
     private static List<Turn> conversation(Options options, SpillwayEngine spillway, Progress progress) {
-        MultiRoundQa workload = new MultiRoundQa(options.workload(), options.model().vocab());
-        int blocks = 2 * (workload.maxPromptTokens() + options.workload().answerTokens()) / PagedKvCache.DEFAULT_BLOCK_SIZE + 2;
+        MultiRoundQa workload = new MultiRoundQa(options.workload());
+        int longest = options.workload().promptLength(options.workload().rounds() - 1) + options.workload().answerTokens();
+        int blocks = longest / PagedKvCache.DEFAULT_BLOCK_SIZE + 2;
         String phase = spillway == null ? "cold" : "spillway";
         int total = options.workload().rounds() * options.workload().users();
         List<Turn> turns = new ArrayList<>();
@@ -128,9 +129,10 @@ public final class MultiRoundDemo {
             for (int round = 1; round <= options.workload().rounds(); round++) {
                 for (int user = 0; user < options.workload().users(); user++) {
                     Map<Tier, Long> before = served(spillway);
+                    MultiRoundQa.Conversation conversation = workload.conversation(user);
                     RequestResult result = engine.run(new InferenceRequest("r" + round + "-u" + user,
-                            workload.prompt(user), options.workload().answerTokens()));
-                    workload.recordAnswer(user, result.outputTokens());
+                            conversation.prompt(), options.workload().answerTokens()));
+                    conversation.recordAnswer(result.outputTokens());
                     Map<Tier, Long> after = served(spillway);
                     after.replaceAll((tier, value) -> value - before.get(tier));
                     turns.add(new Turn(round, result, after));

@@ -19,7 +19,7 @@ import dev.spillway.refengine.BlockAllocator;
 import dev.spillway.refengine.BlockTable;
 import dev.spillway.refengine.PagedKvCache;
 import dev.spillway.refengine.model.LayerHook;
-import dev.spillway.refengine.model.Sampler;
+import dev.spillway.refengine.model.Sampling;
 import dev.spillway.refengine.model.Sequence;
 import dev.spillway.refengine.model.Transformer;
 
@@ -202,7 +202,7 @@ public final class Scheduler {
             request.computed += sequences.get(i).count();
             blocks.register(sequences.get(i).tokens(), request.table.blockIds(), request.computed);
             if (request.computed >= request.request.prompt().length) {
-                int next = Sampler.argmax(logits[i]);
+                int next = Sampling.greedy(logits[i]);
                 if (request.output.isEmpty()) {
                     request.firstLogits = logits[i].clone();
                     request.ttftNanos = System.nanoTime() - runStart;
