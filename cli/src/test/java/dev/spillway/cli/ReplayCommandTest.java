@@ -122,12 +122,15 @@ class ReplayCommandTest {
     }
 
     @Test
-    void shouldSayWhyTheEngineRefusedItsConfiguration() {
-        Run run = SpillwayCliTest.run(Map.of("SPILLWAY_GPU_CACHE_SIZE", "1"), "replay", "--trace", trace.toString(),
+    void shouldSayWhyTheEngineRefusedItsConfiguration() throws IOException {
+        // A disk tier under a regular file cannot open: the engine refuses, naming the setting.
+        Path notADirectory = Files.writeString(dir.resolve("file"), "x").resolve("g3");
+        Run run = SpillwayCliTest.run(Map.of("SPILLWAY_LOCAL_DISK", notADirectory.toString(),
+                "SPILLWAY_MAX_LOCAL_DISK_SIZE", "0.01"), "replay", "--trace", trace.toString(),
                 "--capacity", "2", "--policy", "lru", "--engine");
 
         assertThat(run.status()).isEqualTo(1);
-        assertThat(run.err()).contains("spillway: replay: engine: gpu_cache_size=");
+        assertThat(run.err()).contains("spillway: replay: engine: local_disk=" + notADirectory);
     }
 
     @Test
