@@ -28,32 +28,51 @@ public final class KvKernels {
         copyRows(paged, slotMapping, layout, slices, slicesOffset, false);
     }
 
+    /**
+     * Copies the rows of runs of tokens at once: tokens of one chunk whose slots are consecutive
+     * (the tokens of one engine block always are) have contiguous rows on both sides, so a run of
+     * {@code n} tokens is two copies of {@code n} rows instead of {@code 2n} copies of one.
+     */
     private static void copyRows(MemorySegment paged, MemorySegment slotMapping, KvSliceLayout layout,
                                  MemorySegment slices, long slicesOffset, boolean toSlices) {
         int rowBytes = layout.rowBytes();
         long numSlots = layout.planeBytes() / rowBytes;
-        for (int i = 0; i < layout.numTokens(); i++) {
+        int i = 0;
+        while (i < layout.numTokens()) {
             int slot = slotMapping.getAtIndex(INT_LE, i);
             if (slot < 0) {
+                i++;
                 continue;
             }
-            if (slot >= numSlots) {
-                throw new IndexOutOfBoundsException("slotMapping[" + i + "]=" + slot + ": expected < " + numSlots);
-            }
+            checkSlot(i, slot, numSlots);
             int chunk = i / layout.chunkTokens();
+            int chunkEnd = Math.min(layout.numTokens(), (chunk + 1) * layout.chunkTokens());
+            int run = 1;
+            while (i + run < chunkEnd && slotMapping.getAtIndex(INT_LE, i + run) == slot + run) {
+                checkSlot(i + run, slot + run, numSlots);
+                run++;
+            }
             int t = i % layout.chunkTokens();
             int chunkTokens = Math.min(layout.chunkTokens(), layout.numTokens() - chunk * layout.chunkTokens());
             long sliceBase = slicesOffset + chunk * layout.chunkStride();
             long pagedK = (long) slot * rowBytes;
             long sliceK = sliceBase + (long) t * rowBytes;
             long sliceV = sliceBase + (long) (chunkTokens + t) * rowBytes;
+            long bytes = (long) run * rowBytes;
             if (toSlices) {
-                MemorySegment.copy(paged, pagedK, slices, sliceK, rowBytes);
-                MemorySegment.copy(paged, layout.planeBytes() + pagedK, slices, sliceV, rowBytes);
+                MemorySegment.copy(paged, pagedK, slices, sliceK, bytes);
+                MemorySegment.copy(paged, layout.planeBytes() + pagedK, slices, sliceV, bytes);
             } else {
-                MemorySegment.copy(slices, sliceK, paged, pagedK, rowBytes);
-                MemorySegment.copy(slices, sliceV, paged, layout.planeBytes() + pagedK, rowBytes);
+                MemorySegment.copy(slices, sliceK, paged, pagedK, bytes);
+                MemorySegment.copy(slices, sliceV, paged, layout.planeBytes() + pagedK, bytes);
             }
+            i += run;
+        }
+    }
+
+    private static void checkSlot(int token, int slot, long numSlots) {
+        if (slot >= numSlots) {
+            throw new IndexOutOfBoundsException("slotMapping[" + token + "]=" + slot + ": expected < " + numSlots);
         }
     }
 }
