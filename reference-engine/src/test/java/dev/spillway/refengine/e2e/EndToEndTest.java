@@ -13,10 +13,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
@@ -25,6 +23,7 @@ import dev.spillway.refengine.ReferenceEngine;
 import dev.spillway.refengine.scheduler.InferenceRequest;
 import dev.spillway.refengine.scheduler.RequestResult;
 import dev.spillway.storage.chronicle.ChronicleBackend;
+import dev.spillway.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -169,13 +168,7 @@ class EndToEndTest {
 
     /** Runs {@link EngineWriterMain} in a child JVM that stores {@link E2e#requests} on the disk tier and exits. */
     private void runChild(Path disk) throws Exception {
-        String flags = System.getProperty("spillway.jvm.flags");
-        assertThat(flags).as("system property spillway.jvm.flags (surefire sets it; run through Maven)").isNotBlank();
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(List.of(flags.trim().split("\\s+")));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), EngineWriterMain.class.getName(),
-                disk.toString()));
+        List<String> command = ChildJvm.command(EngineWriterMain.class, disk.toString());
         Process child = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("writer.log").toFile()).start();
         assertThat(child.waitFor(120, TimeUnit.SECONDS)).as("writer JVM finished").isTrue();

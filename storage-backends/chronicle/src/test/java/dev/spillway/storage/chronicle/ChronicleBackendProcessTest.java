@@ -27,6 +27,7 @@ import dev.spillway.eviction.PolicyKind;
 import dev.spillway.layout.BlockFormat;
 import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
+import dev.spillway.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -125,13 +126,8 @@ class ChronicleBackendProcessTest {
     }
 
     private Process startWriter(int slots, String mode, int n) throws IOException {
-        String flags = System.getProperty("spillway.jvm.flags");
-        assertThat(flags).as("system property spillway.jvm.flags (surefire sets it; run through Maven)").isNotBlank();
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(List.of(flags.trim().split("\\s+")));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), BackendWriterMain.class.getName(),
-                dir.toString(), Integer.toString(slots), mode, Integer.toString(n)));
+        List<String> command = ChildJvm.command(BackendWriterMain.class, dir.toString(), Integer.toString(slots), mode,
+                Integer.toString(n));
         return new ProcessBuilder(command).redirectError(dir.resolve("writer.log").toFile()).start();
     }
 

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import dev.spillway.testing.ChildJvm;
 
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -38,13 +38,8 @@ class ChronicleBlockIndexRestartTest {
     }
 
     private void runWriter(Path file, String mode) throws IOException, InterruptedException {
-        String flags = System.getProperty("spillway.jvm.flags");
-        assertThat(flags).as("system property spillway.jvm.flags (surefire sets it; run through Maven)").isNotBlank();
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(List.of(flags.trim().split("\\s+")));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), IndexWriterMain.class.getName(),
-                file.toString(), Integer.toString(MAX_ENTRIES), Integer.toString(COUNT), mode));
+        List<String> command = ChildJvm.command(IndexWriterMain.class, file.toString(), Integer.toString(MAX_ENTRIES),
+                Integer.toString(COUNT), mode);
         Path log = dir.resolve("writer.log");
         Process writer = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!writer.waitFor(60, TimeUnit.SECONDS)) {
