@@ -170,6 +170,23 @@ public final class BlockFormat {
         return OK;
     }
 
+    /**
+     * Says whether a block agrees with itself: its header is intact and its payload hashes to the
+     * checksum the header records. Unlike {@link #verify} it needs neither the key nor the layout,
+     * so a store that keeps encoded blocks without knowing their layout (the disk tier's recovery)
+     * can tell a whole block from a torn one or from foreign bytes.
+     */
+    public static boolean selfConsistent(MemorySegment block) {
+        if (block.byteSize() < HEADER_BYTES || block.get(INT_LE, 0) != MAGIC
+                || block.get(SHORT_LE, OFF_VERSION) != VERSION || block.get(SHORT_LE, OFF_HEADER_LEN) != HEADER_BYTES
+                || block.get(LONG_LE, OFF_HEADER_SUM) != checksum(block.asSlice(0, OFF_HEADER_SUM))) {
+            return false;
+        }
+        long payloadLength = block.get(LONG_LE, OFF_PAYLOAD_LEN);
+        return payloadLength >= 0 && payloadLength <= block.byteSize() - HEADER_BYTES
+                && block.get(LONG_LE, OFF_PAYLOAD_SUM) == checksum(block.asSlice(HEADER_BYTES, payloadLength));
+    }
+
     private static boolean keyMatches(MemorySegment block, BlockKey expected) {
         return block.get(LONG_LE, OFF_KEY) == expected.namespaceHash()
                 && block.get(LONG_LE, OFF_KEY + 8) == expected.modelHash()

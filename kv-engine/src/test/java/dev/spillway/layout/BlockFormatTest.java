@@ -47,6 +47,23 @@ class BlockFormatTest {
     }
 
     @Test
+    void shouldTellAWholeBlockFromATornOneWithoutKeyOrLayout() {
+        MemorySegment block = encode(key(16));
+        assertThat(BlockFormat.selfConsistent(block)).isTrue();
+        assertThat(BlockFormat.selfConsistent(block.asSlice(0, block.byteSize() - 1))).as("short").isFalse();
+        assertThat(BlockFormat.selfConsistent(block.asSlice(0, 95))).as("less than a header").isFalse();
+        for (long at : new long[] {0, 40, 90, BlockFormat.HEADER_BYTES, block.byteSize() - 1}) {
+            byte b = block.get(ValueLayout.JAVA_BYTE, at);
+            block.set(ValueLayout.JAVA_BYTE, at, (byte) ~b);
+            assertThat(BlockFormat.selfConsistent(block)).as("byte %d flipped", at).isFalse();
+            block.set(ValueLayout.JAVA_BYTE, at, b);
+        }
+        MemorySegment foreign = arena.allocate(block.byteSize());
+        foreign.fill((byte) 0x5A);
+        assertThat(BlockFormat.selfConsistent(foreign)).isFalse();
+    }
+
+    @Test
     void shouldCutLayerSlicesInLayerMajorOrder() {
         BlockKey key = key(5);
         MemorySegment block = encode(key);

@@ -191,7 +191,7 @@ public final class ChronicleBackend implements StorageBackend {
             index.forEach((key, entry) -> {
                 int slot = slab.slotAt(entry.slabOffset());
                 boolean good = slot >= 0 && entry.length() <= slab.slotBytes() && states[slot] == FREE
-                        && (!verify || storedChecksum(slot, entry.length(), buffer) == entry.checksum());
+                        && (!verify || intact(slot, entry, buffer));
                 if (good) {
                     states[slot] = LIVE;
                     owners[slot] = key;
@@ -223,13 +223,25 @@ public final class ChronicleBackend implements StorageBackend {
         }
     }
 
-    private long storedChecksum(int slot, int length, MemorySegment buffer) {
+    /**
+     * The index entry's checksum: XXH3-64 of the block's first {@value BlockFormat#HEADER_BYTES} bytes,
+     * its header, which holds the checksum of the payload. Hashing the header only keeps a put from
+     * hashing megabytes the block's writer has hashed already; with the payload's own check in
+     * {@link #intact} it still tells a whole block from a torn one or from another block.
+     */
+    private static long headerChecksum(MemorySegment block) {
+        return BlockFormat.checksum(block.asSlice(0, Math.min(block.byteSize(), BlockFormat.HEADER_BYTES)));
+    }
+
+    /** Reads a slot back and says whether it holds the whole block its entry names. */
+    private boolean intact(int slot, IndexEntry entry, MemorySegment buffer) {
         try {
-            slab.read(slot, buffer, length);
+            slab.read(slot, buffer, entry.length());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return BlockFormat.checksum(buffer.asSlice(0, length));
+        MemorySegment block = buffer.asSlice(0, entry.length());
+        return headerChecksum(block) == entry.checksum() && BlockFormat.selfConsistent(block);
     }
 
     @Override
@@ -278,7 +290,7 @@ public final class ChronicleBackend implements StorageBackend {
             long[] checksums = new long[keys.size()];
             for (int i = 0; i < slots.length; i++) {
                 slots[i] = allocate();
-                checksums[i] = BlockFormat.checksum(blocks.get(i));
+                checksums[i] = headerChecksum(blocks.get(i));
                 slab.write(slots[i], blocks.get(i));
             }
             long now = System.currentTimeMillis();

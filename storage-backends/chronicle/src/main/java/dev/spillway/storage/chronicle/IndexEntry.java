@@ -18,7 +18,8 @@ import java.nio.ByteOrder;
  *
  * @param slabOffset       byte offset of the block in the slab file, {@code >= 0}
  * @param length           bytes the block takes in the slab file, {@code >= 1}
- * @param checksum         checksum of the stored bytes ({@code BlockFormat.checksum}), any value
+ * @param checksum         checksum of the stored block's header ({@code BlockFormat.checksum} of its first
+ *                         96 bytes), any value
  * @param lastAccessMillis wall-clock time of the last store or hit, in milliseconds since the epoch
  */
 public record IndexEntry(long slabOffset, int length, long checksum, long lastAccessMillis) {
