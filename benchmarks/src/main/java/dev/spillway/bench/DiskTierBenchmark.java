@@ -56,6 +56,8 @@ public class DiskTierBenchmark {
     /** 64 tokens of 16 layers, 8 KV heads of 64, fp16: a 2 MiB payload. */
     private static final KvLayout LAYOUT = new KvLayout(16, 8, 64, DType.FP16, 64, 0, 1);
     private static final int BLOCKS = 16;
+    /** The bytes one call moves: the encoded block. */
+    static final long BLOCK_BYTES = BlockFormat.encodedBytes(LAYOUT, LAYOUT.chunkTokens());
 
     private Path directory;
     private StorageBackend backend;
@@ -72,7 +74,7 @@ public class DiskTierBenchmark {
     public void setUp() throws IOException {
         directory = Files.createTempDirectory("spillway-disk-bench");
         arena = Arena.ofShared();
-        blockBytes = BlockFormat.encodedBytes(LAYOUT, LAYOUT.chunkTokens());
+        blockBytes = BLOCK_BYTES;
         double gib = (double) (BLOCKS + 4) * blockBytes / (1L << 30);
         SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_LOCAL_DISK", directory.resolve("g3").toString(),
                 "SPILLWAY_MAX_LOCAL_DISK_SIZE", Double.toString(gib)));

@@ -81,6 +81,12 @@ public class RemoteTierBenchmark {
         return new KvLayout(16, 8, 64, DType.FP16, 32 * mib, 0, 1);
     }
 
+    /** Returns the bytes one call moves for a {@code blockMib} parameter: the encoded block. */
+    static long blockBytes(int mib) {
+        KvLayout layout = layout(mib);
+        return BlockFormat.encodedBytes(layout, layout.chunkTokens());
+    }
+
     /**
      * Starts Redis, opens the tier, and stores every block once so that reads hit; stops Redis
      * again if any of that fails, since JMH then skips the tear-down.
@@ -90,7 +96,7 @@ public class RemoteTierBenchmark {
         server = RedisServerProcess.start(0, List.of());
         try {
             KvLayout layout = layout(blockMib);
-            blockBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
+            blockBytes = blockBytes(blockMib);
             // Generous: under 4 callers on a shared 2-core machine a 4 MiB round trip can take
             // hundreds of milliseconds, and a timeout would fail the measured call.
             SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_REMOTE_URL", server.address(),

@@ -44,6 +44,8 @@ public class RetrieveBenchmark {
     private static final int CHUNKS = 64;
     private static final KvLayout LAYOUT = new KvLayout(4, 8, 128, DType.FP16, 256, 0, 1);
     private static final int TOKENS = CHUNKS * 256;
+    /** The bytes one call moves: every chunk's payload. */
+    static final long BYTES_PER_OP = (long) CHUNKS * LAYOUT.chunkBytes();
 
     private Arena arena;
     private MemorySegment source;
@@ -55,7 +57,7 @@ public class RetrieveBenchmark {
     /** Stores the 64 chunks and allocates the two buffers of the baseline. */
     @Setup(Level.Trial)
     public void setUp() {
-        long bytes = (long) CHUNKS * LAYOUT.chunkBytes();
+        long bytes = BYTES_PER_OP;
         arena = Arena.ofShared();
         source = arena.allocate(bytes, 4096);
         destination = arena.allocate(bytes, 4096);
