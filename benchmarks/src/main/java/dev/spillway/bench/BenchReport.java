@@ -298,7 +298,7 @@ public final class BenchReport {
                 sorted.stream().mapToDouble(Result::milliseconds).toArray());
     }
 
-    /** Retrieve bandwidth of each tier beside its raw baseline: G2 (memcpy), G3 (file read), G4 (raw RESP GET, 1 caller). */
+    /** Retrieve bandwidth of each tier beside its raw baseline: G2 beside memcpy, G3 a file read, G4 a raw RESP GET (1 caller). */
     Optional<LineChart> bandwidthChart() {
         List<double[]> points = new ArrayList<>();
         List<String> reads = List.of("retrieve", "tierGet", "get1Tier");
@@ -323,7 +323,7 @@ public final class BenchReport {
         LineChart.Builder chart = LineChart.builder().title("Retrieve bandwidth by tier (2 = G2, 3 = G3, 4 = G4), 1 caller")
                 .xLabel("tier").yLabel("GB/s")
                 .series("Spillway", x, points.stream().mapToDouble(p -> p[1]).toArray())
-                .series("raw baseline (memcpy, FileChannel read, raw RESP GET)", x,
+                .series("raw baseline", x,
                         points.stream().mapToDouble(p -> p[2]).toArray());
         if (x.length >= 2) {
             chart.xTicks(x);
