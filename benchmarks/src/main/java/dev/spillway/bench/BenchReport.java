@@ -298,7 +298,10 @@ public final class BenchReport {
                 sorted.stream().mapToDouble(Result::milliseconds).toArray());
     }
 
-    /** Retrieve bandwidth of each tier beside its raw baseline: G2 beside memcpy, G3 a file read, G4 a raw RESP GET (1 caller). */
+    /**
+     * Retrieve bandwidth of each tier beside its raw baseline: G2 beside a memcpy, G3 beside a file
+     * read, G4 beside a raw RESP GET (1 caller each).
+     */
     Optional<LineChart> bandwidthChart() {
         List<double[]> points = new ArrayList<>();
         List<String> reads = List.of("retrieve", "tierGet", "get1Tier");
