@@ -113,7 +113,9 @@ public final class HostTransferEngine implements AutoCloseable {
         Load load = new Load(paged, List.copyOf(chunks), tokens, slots, start);
         for (int l = 0; l < layout.layers(); l++) {
             int layer = l;
-            if (layerwise) {
+            // Layer 0 is copied here even when layer-wise: the engine waits for it before any compute,
+            // so handing it to the copy thread would only add a hand-off to that wait.
+            if (layerwise && l > 0) {
                 copier.execute(() -> load.copyLayer(layer));
             } else {
                 load.copyLayer(layer);
