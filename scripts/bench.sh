@@ -54,6 +54,9 @@ step "running the JMH suites ($suites) -> $out/results.json; JMH's progress foll
     -rf json -rff "$out/results.json" 2>&1 | tee "$out/jmh.log" \
   | grep --line-buffered -E '^# (Benchmark|Parameters):|^Iteration|^Result ' >&2 || true
 [ -s "$out/results.json" ] || die "JMH wrote no results (see $out/jmh.log)"
+# JMH exits 0 when a benchmark throws: its "<failure>" blocks in the log say which; the rest still runs.
+failed=$(awk '/^# Benchmark: /{b=$3} /^# Parameters: /{p=$0} /^<failure>/{print b, p}' "$out/jmh.log" | sort -u)
+[ -z "$failed" ] || log "benchmarks that failed (see $out/jmh.log):"$'\n'"$failed"
 
 step "replaying the conversation trace through every policy at capacities $sweep -> $out/replay.json, hit-rate.png"
 scripts/spillway replay --policy all --sweep "$sweep" --json --chart "$out/hit-rate.png" > "$out/replay.json"
@@ -68,3 +71,4 @@ step "writing the summary and charts${readme:+ and the generated section of benc
     "$out/results.json" "$out" "${readme[@]}"
 
 step "done: $out (results.json, summary.md, ttft.png, bandwidth.png, hit-rate.png, demo-ttft.png, replay.json, demo.json)"
+[ -z "$failed" ] || die "some benchmarks failed; their results are missing from the report (listed above)"

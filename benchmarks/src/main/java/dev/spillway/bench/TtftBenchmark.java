@@ -42,7 +42,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * Time to first token of the reference engine's {@code small} preset, cold and with Spillway, for
  * prompts whose first {@code hitPercent}% (whole chunks) Spillway holds in G2 or in G3 only.
  *
- * <p>Four measurements, each a single shot per prompt (a prefill takes seconds):
+ * <p>Four measurements, each a single shot per prompt (a prefill takes seconds), after three shots
+ * that let the JIT compile Spillway's paths too (with one, the first measured shots of a fork still
+ * pay for that compilation on the two cores the prefill runs on):
  * <ul>
  *   <li>{@code cold}: the engine alone; depends on the prompt length only.</li>
  *   <li>{@code spillway}: the engine with Spillway; the prefix is a hit, a fresh suffix per shot is
@@ -55,8 +57,8 @@ import org.openjdk.jmh.annotations.Warmup;
  */
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 1)
-@Measurement(iterations = 3)
+@Warmup(iterations = 3)
+@Measurement(iterations = 5)
 @Fork(1)
 public class TtftBenchmark {
 
