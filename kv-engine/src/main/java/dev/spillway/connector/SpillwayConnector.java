@@ -59,9 +59,8 @@ public final class SpillwayConnector implements SchedulerConnector, WorkerConnec
     private LayerTransfer inFlight;
     private final List<BlockLease> leases = new ArrayList<>();
     private final Set<Integer> loadErrors = new HashSet<>();
-    /** Per load of the step in flight, one past the last position its leased chunks write. */
-    private final List<LoadSpec> started = new ArrayList<>();
-    private int[] startedEnds = new int[0];
+    /** The loads of the step in flight. */
+    private final List<Started> started = new ArrayList<>();
 
     /**
      * Creates a connector for an engine whose paged cache has {@code blockSize} tokens per block.
@@ -224,15 +223,13 @@ public final class SpillwayConnector implements SchedulerConnector, WorkerConnec
         List<MemorySegment> chunks = new ArrayList<>();
         List<int[]> mappings = new ArrayList<>();
         int mapped = 0;
-        startedEnds = new int[metadata.loads().size()];
         for (LoadSpec load : metadata.loads()) {
             int before = leases.size();
             int leased = engine.acquirePrefix(load.tokens(), load.readTokens(),
                     (load.readTokens() + chunkSize - 1) / chunkSize, leases);
             int loadedEnd = Math.max(load.firstToken(), Math.min(leased, load.endToken()));
             reportErrors(load, loadedEnd, load.endToken());
-            startedEnds[started.size()] = loadedEnd;
-            started.add(load);
+            started.add(new Started(load, loadedEnd));
             int covered = 0;
             for (BlockLease lease : leases.subList(before, leases.size())) {
                 chunks.add(lease.segment());
@@ -295,8 +292,8 @@ public final class SpillwayConnector implements SchedulerConnector, WorkerConnec
             if (!done.await()) {
                 failStartedLoads();
             } else {
-                for (int i = 0; i < started.size(); i++) {
-                    loadedTokens.add(startedEnds[i] - started.get(i).firstToken());
+                for (Started load : started) {
+                    loadedTokens.add(load.loadedEnd() - load.spec().firstToken());
                 }
             }
         } finally {
@@ -308,8 +305,8 @@ public final class SpillwayConnector implements SchedulerConnector, WorkerConnec
 
     /** Reports every position the step's transfer was to write as failed: no chunk of it counts as loaded. */
     private void failStartedLoads() {
-        for (int i = 0; i < started.size(); i++) {
-            reportErrors(started.get(i), started.get(i).firstToken(), startedEnds[i]);
+        for (Started load : started) {
+            reportErrors(load.spec(), load.spec().firstToken(), load.loadedEnd());
         }
         started.clear();
     }
@@ -343,6 +340,14 @@ public final class SpillwayConnector implements SchedulerConnector, WorkerConnec
     public void close() {
         endLoads();
         transfer.close();
+    }
+
+    /**
+     * A load of the step in flight.
+     *
+     * @param loadedEnd one past the last position its leased chunks write
+     */
+    private record Started(LoadSpec spec, int loadedEnd) {
     }
 
     /** What the scheduler side remembers of a live request. */
