@@ -87,10 +87,22 @@ public final class BenchReport {
                     mib -> DiskTierBenchmark.BLOCK_BYTES),
             new Pair("DiskTierBenchmark", "G3 get of a 2 MiB block (vs FileChannel read)", "tierGet", "rawGet",
                     mib -> DiskTierBenchmark.BLOCK_BYTES),
+            new Pair("DiskTierBenchmark", "G3 put of a 2 MiB block (vs FileChannel write behind a thread hand-off)",
+                    "tierPut", "rawPutHandoff", mib -> DiskTierBenchmark.BLOCK_BYTES),
+            new Pair("DiskTierBenchmark", "G3 get of a 2 MiB block (vs FileChannel read behind a thread hand-off)",
+                    "tierGet", "rawGetHandoff", mib -> DiskTierBenchmark.BLOCK_BYTES),
             new Pair("RemoteTierBenchmark", "G4 put, 1 caller (vs raw RESP)", "put1Tier", "put1Raw", RemoteTierBenchmark::blockBytes),
             new Pair("RemoteTierBenchmark", "G4 put, 4 callers (vs raw RESP)", "put4Tier", "put4Raw", RemoteTierBenchmark::blockBytes),
             new Pair("RemoteTierBenchmark", "G4 get, 1 caller (vs raw RESP)", "get1Tier", "get1Raw", RemoteTierBenchmark::blockBytes),
-            new Pair("RemoteTierBenchmark", "G4 get, 4 callers (vs raw RESP)", "get4Tier", "get4Raw", RemoteTierBenchmark::blockBytes));
+            new Pair("RemoteTierBenchmark", "G4 get, 4 callers (vs raw RESP)", "get4Tier", "get4Raw", RemoteTierBenchmark::blockBytes),
+            new Pair("RemoteTierBenchmark", "G4 put, 1 caller (vs raw RESP behind a thread hand-off)", "put1Tier",
+                    "put1Handoff", RemoteTierBenchmark::blockBytes),
+            new Pair("RemoteTierBenchmark", "G4 put, 4 callers (vs raw RESP behind a thread hand-off)", "put4Tier",
+                    "put4Handoff", RemoteTierBenchmark::blockBytes),
+            new Pair("RemoteTierBenchmark", "G4 get, 1 caller (vs raw RESP behind a thread hand-off)", "get1Tier",
+                    "get1Handoff", RemoteTierBenchmark::blockBytes),
+            new Pair("RemoteTierBenchmark", "G4 get, 4 callers (vs raw RESP behind a thread hand-off)", "get4Tier",
+                    "get4Handoff", RemoteTierBenchmark::blockBytes));
 
     private final List<Result> results;
 

@@ -44,6 +44,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * directory. Neither write forces its data to the device: the tier forces only at close (its
  * recovery check covers an operating-system crash, see {@code docs/spec/disk-tier.md}), so the
  * baseline is the plain write a program makes; both go through the page cache, as both reads do.
+ * A second baseline runs the same raw write and read on an I/O thread that the caller waits on
+ * ({@link HandOff}): what any backend with an asynchronous API pays before doing anything.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -62,6 +64,7 @@ public class DiskTierBenchmark {
     private Path directory;
     private StorageBackend backend;
     private FileChannel raw;
+    private HandOff io;
     private Arena arena;
     private final List<BlockKey> keys = new ArrayList<>();
     private final List<MemorySegment> blocks = new ArrayList<>();
@@ -79,6 +82,7 @@ public class DiskTierBenchmark {
         SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_LOCAL_DISK", directory.resolve("g3").toString(),
                 "SPILLWAY_MAX_LOCAL_DISK_SIZE", Double.toString(gib)));
         backend = StorageBackends.open(directory.resolve("g3").toString(), config, LAYOUT, new SpillwayMetrics());
+        io = new HandOff("raw-file-io");
         raw = FileChannel.open(directory.resolve("raw.bin"), StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         SplittableRandom random = new SplittableRandom(3);
@@ -103,6 +107,7 @@ public class DiskTierBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
         backend.close();
+        io.close();
         raw.close();
         arena.close();
         try (Stream<Path> files = Files.walk(directory)) {
@@ -138,6 +143,15 @@ public class DiskTierBenchmark {
         rawWrite(nextBlock());
     }
 
+    /** The hand-off baseline: the raw write on an I/O thread the caller waits on. */
+    @Benchmark
+    public void rawPutHandoff() {
+        io.run(() -> {
+            rawWrite(nextBlock());
+            return null;
+        });
+    }
+
     /** The tier: one 2 MiB block looked up and read into a caller's buffer. */
     @Benchmark
     public int tierGet() {
@@ -151,8 +165,18 @@ public class DiskTierBenchmark {
     /** The baseline: the same bytes read from a fixed offset of a plain file. */
     @Benchmark
     public int rawGet() throws IOException {
+        return rawRead(nextBlock());
+    }
+
+    /** The hand-off baseline: the raw read on an I/O thread the caller waits on. */
+    @Benchmark
+    public int rawGetHandoff() {
+        return io.run(() -> rawRead(nextBlock()));
+    }
+
+    private int rawRead(int i) throws IOException {
         ByteBuffer buffer = readBuffer.asByteBuffer();
-        long offset = nextBlock() * blockBytes;
+        long offset = i * blockBytes;
         int read = 0;
         while (buffer.hasRemaining()) {
             read += raw.read(buffer, offset + read);

@@ -42,6 +42,10 @@ import org.openjdk.jmh.infra.ThreadParams;
  * against {@link RawResp}, a blocking socket doing the same SET and GET of the same bytes under the
  * same binary keys ({@link RedisBlockKeys}), in the same fork, against the same {@code redis-server}.
  *
+ * <p>A second baseline, {@code Handoff}, runs the same raw client on an I/O thread of its own per
+ * caller ({@link HandOff}): the raw client plus the two thread hand-offs that any client with an
+ * asynchronous API pays.
+ *
  * <p>Each operation runs with 1 caller thread and with 4 ({@code get1Tier} and {@code get4Tier},
  * and so on), so one run of {@code RemoteTierBenchmark} gives both. The tier's callers share one
  * backend, as an engine's do; each raw caller has its own connection. Throughput is in operations
@@ -162,6 +166,7 @@ public class RemoteTierBenchmark {
     public static class Caller {
 
         private RawResp raw;
+        private HandOff io;
         private Arena arena;
         private MemorySegment readBuffer;
         private int next;
@@ -170,6 +175,7 @@ public class RemoteTierBenchmark {
         @Setup(Level.Trial)
         public void setUp(RemoteTierBenchmark bench, ThreadParams thread) throws IOException {
             raw = new RawResp(bench.server.port());
+            io = new HandOff("raw-resp-io-" + thread.getThreadIndex());
             // Shared, not confined: the tier copies a reply into it on a Redisson thread.
             arena = Arena.ofShared();
             readBuffer = arena.allocate(bench.blockBytes, 4096);
@@ -179,6 +185,7 @@ public class RemoteTierBenchmark {
         /** Closes the connection and frees the buffer. */
         @TearDown(Level.Trial)
         public void tearDown() throws IOException {
+            io.close();
             try {
                 raw.close();
             } finally {
@@ -197,9 +204,10 @@ public class RemoteTierBenchmark {
         backend.put(List.of(keys.get(i)), List.of(blocks.get(i))).join();
     }
 
-    private void rawPut(Caller caller) throws IOException {
+    private Void rawPut(Caller caller) throws IOException {
         int i = caller.nextBlock();
         caller.raw.set(redisKeys.get(i), blocks.get(i));
+        return null;
     }
 
     private int tierGet(Caller caller) {
@@ -232,6 +240,13 @@ public class RemoteTierBenchmark {
         rawPut(caller);
     }
 
+    /** The hand-off baseline, 1 caller: the raw SET on the caller's I/O thread. */
+    @Benchmark
+    @Threads(1)
+    public void put1Handoff(Caller caller) {
+        caller.io.run(() -> rawPut(caller));
+    }
+
     /** The tier, 4 callers sharing the backend. */
     @Benchmark
     @Threads(MAX_CALLERS)
@@ -244,6 +259,13 @@ public class RemoteTierBenchmark {
     @Threads(MAX_CALLERS)
     public void put4Raw(Caller caller) throws IOException {
         rawPut(caller);
+    }
+
+    /** The hand-off baseline, 4 callers, an I/O thread and a connection each. */
+    @Benchmark
+    @Threads(MAX_CALLERS)
+    public void put4Handoff(Caller caller) {
+        caller.io.run(() -> rawPut(caller));
     }
 
     /** The tier, 1 caller: one block read with GET into the caller's buffer. */
@@ -260,6 +282,13 @@ public class RemoteTierBenchmark {
         return rawGet(caller);
     }
 
+    /** The hand-off baseline, 1 caller: the raw GET on the caller's I/O thread. */
+    @Benchmark
+    @Threads(1)
+    public long get1Handoff(Caller caller) {
+        return caller.io.run(() -> rawGet(caller));
+    }
+
     /** The tier, 4 callers sharing the backend. */
     @Benchmark
     @Threads(MAX_CALLERS)
@@ -272,5 +301,12 @@ public class RemoteTierBenchmark {
     @Threads(MAX_CALLERS)
     public long get4Raw(Caller caller) throws IOException {
         return rawGet(caller);
+    }
+
+    /** The hand-off baseline, 4 callers, an I/O thread and a connection each. */
+    @Benchmark
+    @Threads(MAX_CALLERS)
+    public long get4Handoff(Caller caller) {
+        return caller.io.run(() -> rawGet(caller));
     }
 }

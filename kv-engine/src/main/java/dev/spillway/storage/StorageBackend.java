@@ -43,6 +43,10 @@ public interface StorageBackend extends AutoCloseable {
      * replacing what was there. A block becomes visible to {@link #get} and {@link #exists} only
      * once it is whole.
      *
+     * <p>The blocks are lent, not copied: the backend may read them until the returned future
+     * completes, normally or not, and never after. The caller keeps them alive and unchanged until
+     * then, and may reuse them as soon as it has.
+     *
      * @throws IllegalArgumentException when the lists differ in length
      */
     CompletableFuture<Void> put(List<BlockKey> keys, List<MemorySegment> blocks);

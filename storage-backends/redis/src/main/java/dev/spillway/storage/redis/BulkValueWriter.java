@@ -1,6 +1,8 @@
 package dev.spillway.storage.redis;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -11,63 +13,87 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
-import io.netty.handler.codec.ByteToMessageDecoder;
 import org.redisson.client.NettyHook;
+import org.redisson.client.handler.CommandBatchEncoder;
 import org.redisson.client.handler.CommandDecoder;
 import org.redisson.client.handler.CommandEncoder;
 import org.redisson.client.protocol.CommandData;
+import org.redisson.client.protocol.CommandsData;
+import org.redisson.client.protocol.QueueCommand;
 
 /**
- * Sends a command's large {@link ByteBuf} arguments (the put's block copies) to the socket as they
- * are, instead of letting Redisson's {@link CommandEncoder} copy them into the outgoing frame.
+ * Sends the blocks of the backend's puts ({@link LentBlock}s) to the socket from the caller's
+ * memory, instead of letting Redisson's encoders copy them into the outgoing frame.
  *
- * <p>Redisson's encoder writes every argument into one buffer that Netty grows by reallocation,
- * so a 4 MiB block is copied into it once and moved again as it grows (and, past Netty's pooled
- * chunk size, into freshly allocated and zeroed memory). This handler, which {@link Hook} places
- * just before that encoder on each connection, frames such a command itself: the RESP header and
- * small arguments go into a small buffer, and each large argument is added, by reference, to a
- * composite buffer that the socket sends with a gathering write. It handles a single
- * {@link CommandData} (not a batch, which Redisson encodes elsewhere) that has an argument of at
- * least {@link #MIN_BULK_BYTES}, and passes everything else on to Redisson's encoder.
+ * <p>Redisson's {@link CommandEncoder} (and {@link CommandBatchEncoder}, which calls it per command
+ * of a batch) writes every argument into one buffer that Netty grows by reallocation, so a 4 MiB
+ * block would be copied into it once and moved again as it grows (and, past Netty's pooled chunk
+ * size, into freshly allocated memory). This handler, which {@link Hook} places on each connection
+ * where it sees commands and batches before either encoder does, frames a command or a batch that
+ * carries a {@link LentBlock} itself: the RESP headers and small arguments go into small buffers,
+ * and each block is added, by reference, to a composite buffer that the socket sends with a
+ * gathering write. Everything else goes on to Redisson's encoders.
  *
- * <p>Buffer lifetimes: the frame holds its own reference to each large argument
- * ({@code retainedSlice}), released by Netty once the bytes are written or the write fails, so
- * Redisson releasing the argument when the command completes (a timeout included) never frees
- * memory the socket is still sending. The arguments are the backend's pooled copies, never the
- * caller's memory.
+ * <p>Buffer lifetimes: the frame holds its own reference to each block ({@code retainedSlice}),
+ * released by Netty once the bytes are written or the write fails, and tells each block when its
+ * write is over ({@link LentBlock#written}); a block recalled before it was framed is not sent and
+ * fails its command ({@link LentBlock#sendOn}). So the block is read only while the put waits.
  *
- * <p>Mirrors {@link CommandEncoder#write}: a write whose promise was cancelled (Redisson gave up on
+ * <p>Mirrors the encoders' {@code write}: a write whose promise was cancelled (Redisson gave up on
  * it before it reached the connection) is dropped, and a failure to frame fails the command.
  */
 @Sharable
 final class BulkValueWriter extends ChannelOutboundHandlerAdapter {
 
-    /** Arguments this size or larger are sent by reference; smaller ones are copied into the frame. */
-    static final int MIN_BULK_BYTES = 64 * 1024;
-
     static final BulkValueWriter INSTANCE = new BulkValueWriter();
 
     private static final byte[] CRLF = {'\r', '\n'};
+    private static final int HEAD_BYTES = 256;
 
     private BulkValueWriter() {
     }
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-        if (!(msg instanceof CommandData<?, ?> command) || !hasBulkArgument(command)) {
+        List<CommandData<?, ?>> commands = switch (msg) {
+            case CommandData<?, ?> command when lendsBlock(command) -> List.of(command);
+            case CommandsData batch when batch.getCommands().stream().anyMatch(BulkValueWriter::lendsBlock) ->
+                    batch.getCommands();
+            default -> null;
+        };
+        if (commands == null) {
             ctx.write(msg, promise);
             return;
         }
         if (!promise.setUncancellable()) {
             return;
         }
-        CompositeByteBuf frame = ctx.alloc().compositeDirectBuffer(2 * command.getParams().length + 2);
-        // Each head (RESP framing and small arguments) is added to the frame once written, since the
-        // frame's writer index counts a component's readable bytes when it is added; the frame owns
-        // what was added to it (and releases a component it failed to add).
-        ByteBuf head = null;
+        List<LentBlock> framed = new ArrayList<>();
+        CompositeByteBuf frame = ctx.alloc().compositeDirectBuffer(Integer.MAX_VALUE);
         try {
-            head = ctx.alloc().directBuffer(256);
+            for (CommandData<?, ?> command : commands) {
+                frame(ctx, command, frame, framed);
+            }
+        } catch (RuntimeException e) {
+            frame.release();
+            framed.forEach(LentBlock::written);
+            ((QueueCommand) msg).tryFailure(e);
+            promise.tryFailure(e);
+            return;
+        }
+        promise.addListener(written -> framed.forEach(LentBlock::written));
+        ctx.write(frame, promise);
+    }
+
+    /**
+     * Appends one command's RESP frame: its blocks by reference, the rest copied into small head
+     * buffers. Each head is added once written, since the frame's writer index counts a
+     * component's readable bytes when it is added; the frame owns what was added to it.
+     */
+    private static void frame(ChannelHandlerContext ctx, CommandData<?, ?> command, CompositeByteBuf frame,
+                              List<LentBlock> framed) {
+        ByteBuf head = ctx.alloc().directBuffer(HEAD_BYTES);
+        try {
             int arguments = 1 + command.getParams().length + (command.getCommand().getSubName() != null ? 1 : 0);
             head.writeByte('*').writeBytes(CommandEncoder.longToString(arguments)).writeBytes(CRLF);
             writeSmall(head, command.getCommand().getName().getBytes(StandardCharsets.UTF_8));
@@ -75,12 +101,16 @@ final class BulkValueWriter extends ChannelOutboundHandlerAdapter {
                 writeSmall(head, command.getCommand().getSubName().getBytes(StandardCharsets.UTF_8));
             }
             for (Object param : command.getParams()) {
-                if (param instanceof ByteBuf value && value.readableBytes() >= MIN_BULK_BYTES) {
-                    head.writeByte('$').writeBytes(CommandEncoder.longToString(value.readableBytes())).writeBytes(CRLF);
+                if (param instanceof LentBlock block) {
+                    if (!block.sendOn(ctx.channel())) {
+                        throw new IllegalStateException("the put's block was recalled before it was sent");
+                    }
+                    head.writeByte('$').writeBytes(CommandEncoder.longToString(block.readableBytes())).writeBytes(CRLF);
                     frame.addComponent(true, head);
                     head = null;
-                    frame.addComponent(true, value.retainedSlice());
-                    head = ctx.alloc().directBuffer(256);
+                    framed.add(block);
+                    frame.addComponent(true, block.retainedSlice());
+                    head = ctx.alloc().directBuffer(HEAD_BYTES);
                     head.writeBytes(CRLF);
                 } else if (param instanceof ByteBuf value) {
                     head.writeByte('$').writeBytes(CommandEncoder.longToString(value.readableBytes())).writeBytes(CRLF);
@@ -99,17 +129,13 @@ final class BulkValueWriter extends ChannelOutboundHandlerAdapter {
             if (head != null) {
                 head.release();
             }
-            frame.release();
-            command.tryFailure(e);
-            promise.tryFailure(e);
-            return;
+            throw e;
         }
-        ctx.write(frame, promise);
     }
 
-    private static boolean hasBulkArgument(CommandData<?, ?> command) {
+    private static boolean lendsBlock(CommandData<?, ?> command) {
         for (Object param : command.getParams()) {
-            if (param instanceof ByteBuf value && value.readableBytes() >= MIN_BULK_BYTES) {
+            if (param instanceof LentBlock) {
                 return true;
             }
         }
@@ -122,10 +148,11 @@ final class BulkValueWriter extends ChannelOutboundHandlerAdapter {
     }
 
     /**
-     * Installs {@link BulkValueWriter} on every connection Redisson opens, and has its reply decoder
-     * accumulate a reply that spans several reads as a composite of the buffers read, instead of
-     * copying them into one buffer grown by reallocation: a get's block is then copied once, from
-     * those buffers into the caller's segment ({@link SegmentReadCodec}).
+     * Installs {@link BulkValueWriter} on every connection Redisson opens, and a
+     * {@link BulkReplyReader} as its reply decoder's cumulator, which lands a get's large block in
+     * the caller's segment as it arrives and accumulates every other reply that spans several
+     * reads as a composite of the buffers read, instead of copying them into one buffer grown by
+     * reallocation: a get's block is copied once, from those buffers into the caller's segment.
      */
     static final class Hook implements NettyHook {
 
@@ -137,13 +164,15 @@ final class BulkValueWriter extends ChannelOutboundHandlerAdapter {
         @Override
         public void afterChannelInitialization(Channel channel) {
             ChannelPipeline pipeline = channel.pipeline();
-            var encoder = pipeline.context(CommandEncoder.class);
-            if (encoder != null) {
-                pipeline.addAfter(encoder.name(), "spillway-bulk-value-writer", INSTANCE);
+            // Outbound messages pass the handlers from the pipeline's tail to its head: after the
+            // batch encoder in the pipeline is before both encoders on the way out.
+            var batchEncoder = pipeline.context(CommandBatchEncoder.class);
+            if (batchEncoder != null) {
+                pipeline.addAfter(batchEncoder.name(), "spillway-bulk-value-writer", INSTANCE);
             }
             CommandDecoder decoder = pipeline.get(CommandDecoder.class);
             if (decoder != null) {
-                decoder.setCumulator(ByteToMessageDecoder.COMPOSITE_CUMULATOR);
+                decoder.setCumulator(new BulkReplyReader(channel));
             }
         }
     }

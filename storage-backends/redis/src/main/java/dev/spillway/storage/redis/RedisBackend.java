@@ -1,9 +1,9 @@
 package dev.spillway.storage.redis;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.URI;
-import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
@@ -25,8 +25,6 @@ import dev.spillway.metrics.Counter;
 import dev.spillway.metrics.SpillwayMetrics;
 import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageException;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import org.redisson.Redisson;
 import org.redisson.api.BatchOptions;
 import org.redisson.api.BatchResult;
@@ -53,21 +51,19 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Binary keys.</b> Keys are {@link RedisBlockKeys} (binary); Redisson's object API would send
  *       them as UTF-8 strings and mangle them, so every command goes through the command executor's
  *       {@code byte[]}-key calls.</li>
- *   <li><b>One copy per block each way, no heap arrays.</b> A put copies the caller's segment
- *       once, on the caller's thread, into a pooled direct Netty buffer that it hands to Redisson
- *       (which releases it when the command is over), so the caller's memory is never read after
- *       {@link #put} returns; {@link BulkValueWriter} then sends that buffer to the socket by
- *       reference instead of letting Redisson's encoder copy it into a frame. The block is not sent
- *       from the caller's memory without a copy, because nothing bounds how long Netty may still
- *       read it after the put's future has completed: Redisson fails a command whose write has not
- *       finished in time while the bytes still wait in the channel's outbound buffer (a slow or
- *       stalled Redis, a full socket), and the caller would by then be free to reuse its memory.
- *       A get decodes each reply with a {@link SegmentReadCodec} of its own, which copies the bulk
- *       string from Netty's receive buffers straight into the caller's segment, and which the call
- *       closes before completing its future, so a reply that arrives after a timeout is dropped
- *       rather than written into memory the caller has taken back. That copy runs on a Netty event
- *       loop, so {@link #get}'s destinations must be segments of a shared (or global or automatic)
- *       arena, not a confined one.</li>
+ *   <li><b>No copy on the way out, one on the way in, no heap arrays.</b> A put lends the
+ *       caller's blocks to Netty ({@link LentBlock}): {@link BulkValueWriter} frames each
+ *       {@code SET} (or batch of them) with the block by reference and the socket sends it from the
+ *       caller's memory. The put's future completes only once nothing reads the blocks any more
+ *       ({@link StorageBackend#put}'s contract): after Redis's reply, or, when the command fails,
+ *       after its write is over; a write still stuck in a stalled connection's outbound buffer when
+ *       its command fails is ended by closing that connection. A get decodes each reply with a
+ *       {@link SegmentReadCodec} of its own, which copies the bulk string from Netty's receive
+ *       buffers straight into the caller's segment, and which the call closes before completing its
+ *       future, so a reply that arrives after a timeout is dropped rather than written into memory
+ *       the caller has taken back. That copy runs on a Netty event loop, so {@link #get}'s
+ *       destinations must be segments of a shared (or global or automatic) arena, not a confined
+ *       one; a put's blocks likewise, and in native memory (a heap block is copied first).</li>
  *   <li><b>Failures never reach the request thread.</b> No call blocks or throws for I/O reasons. A
  *       failed round trip (timeout, refused connection, error reply) completes the future
  *       exceptionally with a {@link StorageException}, which the tier above counts and treats as a
@@ -79,7 +75,10 @@ import org.slf4j.LoggerFactory;
  *       30 s) one call probes Redis; its success closes the circuit, so a restarted Redis is used
  *       again without reopening the backend.</li>
  *   <li><b>Fail fast.</b> Connect and response timeouts are the configured remote timeout and
- *       Redisson retries nothing, so a dead Redis costs one timeout per call until the breaker opens.</li>
+ *       Redisson retries nothing, so a dead Redis costs one timeout per call until the breaker opens.
+ *       Redisson starts a command's response timeout only once its write is over, and a write into
+ *       a stopped Redis never is; so every call also fails once the remote timeout has passed since
+ *       it was made, whatever Redisson's command is waiting for.</li>
  * </ul>
  *
  * <p>Thread-safe.
@@ -169,25 +168,37 @@ public final class RedisBackend implements StorageBackend {
                         present++;
                     }
                     return present;
-                }, NO_CLEANUP);
+                }, NOTHING_TO_SETTLE);
     }
 
     @Override
     public CompletableFuture<Void> put(List<BlockKey> keys, List<MemorySegment> blocks) {
         requireSameSize(keys, blocks, "blocks");
+        LentBlock[] lent = new LentBlock[keys.size()];
         return submit("put", keys, droppedPut, () -> null, (batch, i, key) -> {
-            ByteBuf value = copyToDirect(blocks.get(i));
+            lent[i] = new LentBlock(nativeBytes(blocks.get(i)));
             try {
                 return ttlSeconds.isPresent()
-                        ? batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, key, value, "EX",
+                        ? batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, key, lent[i], "EX",
                                 ttlSeconds.getAsLong())
-                        : batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, key, value);
+                        : batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.SET, key, lent[i]);
             } catch (RuntimeException e) {
-                // Not queued, so Redisson will not free it.
-                value.release();
+                // Not queued, so Redisson will not release it.
+                lent[i].release();
                 throw e;
             }
-        }, responses -> null, NO_CLEANUP);
+        }, responses -> null, failed -> {
+            List<CompletableFuture<Void>> returns = new ArrayList<>(lent.length);
+            for (LentBlock block : lent) {
+                if (block != null) {
+                    if (failed) {
+                        block.recall();
+                    }
+                    returns.add(block.returned());
+                }
+            }
+            return CompletableFuture.allOf(returns.toArray(CompletableFuture[]::new));
+        });
     }
 
     @Override
@@ -202,16 +213,18 @@ public final class RedisBackend implements StorageBackend {
                 responses -> {
                     int[] lengths = missing(keys.size());
                     for (int i = 0; i < lengths.length; i++) {
-                        if (responses.get(i) instanceof Integer length) {
-                            lengths[i] = length;
+                        // An Integer from the codec, or a Long from BulkReplyReader, which landed the block itself.
+                        if (responses.get(i) instanceof Number length) {
+                            lengths[i] = length.intValue();
                         }
                     }
                     return lengths;
                 },
-                () -> {
+                failed -> {
                     for (SegmentReadCodec codec : codecs) {
                         codec.close();
                     }
+                    return SETTLED;
                 });
     }
 
@@ -219,7 +232,7 @@ public final class RedisBackend implements StorageBackend {
     public CompletableFuture<Void> remove(List<BlockKey> keys) {
         return submit("remove", keys, droppedRemove, () -> null,
                 (batch, i, key) -> batch.writeAsync(key, ByteArrayCodec.INSTANCE, RedisCommands.DEL, key),
-                responses -> null, NO_CLEANUP);
+                responses -> null, NOTHING_TO_SETTLE);
     }
 
     @Override
@@ -263,12 +276,13 @@ public final class RedisBackend implements StorageBackend {
      * @param whenOpen the result while the circuit is open (misses, or nothing for writes)
      * @param command  queues the command for one key
      * @param result   turns the batch's responses, in key order, into the result
-     * @param settle   runs once the round trip is over, success or failure, before the returned
-     *                 future completes: after it, nothing of this call may touch the caller's memory
+     * @param settle   runs once the round trip is over, success or failure; the returned future
+     *                 completes when the stage it returns has: after that, nothing of this call
+     *                 may touch the caller's memory
      */
     private <T> CompletableFuture<T> submit(String operation, List<BlockKey> keys, Counter dropped, Supplier<T> whenOpen,
                                             BatchCommand command,
-                                            Function<List<?>, T> result, Runnable settle) {
+                                            Function<List<?>, T> result, Settle settle) {
         if (closed) {
             return CompletableFuture.failedFuture(new StorageException(NAME, operation, url + " is closed", null));
         }
@@ -306,23 +320,30 @@ public final class RedisBackend implements StorageBackend {
      * breaker, and keeps the call in {@link #inFlight} meanwhile.
      */
     private <T> CompletableFuture<T> track(String operation, CompletableFuture<? extends List<?>> sent,
-                                           Function<List<?>, T> result, Runnable settle) {
+                                           Function<List<?>, T> result, Settle settle) {
+        sent.orTimeout(timeoutMillis, TimeUnit.MILLISECONDS);
         CompletableFuture<T> future = sent.handle((responses, error) -> {
-            settle.run();
+            CompletableFuture<?> settled = settle.afterRoundTrip(error != null);
+            CompletableFuture<T> outcome;
             if (error == null) {
                 if (breaker.onSuccess()) {
                     LOG.info("{}: reachable again, circuit closed", url);
                 }
-                return result.apply(responses);
+                outcome = CompletableFuture.completedFuture(result.apply(responses));
+            } else {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                if (breaker.onFailure()) {
+                    trips.increment();
+                    LOG.warn("{}: {} consecutive failures, circuit open: reads miss and writes are dropped until a "
+                            + "probe succeeds; last failure: {}", url, FAILURE_THRESHOLD, cause.toString());
+                }
+                String why = cause instanceof TimeoutException
+                        ? "not done within the remote timeout of " + timeoutMillis + " ms" : cause.getMessage();
+                outcome = CompletableFuture.failedFuture(new StorageException(NAME, operation, url + ": " + why, cause));
             }
-            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-            if (breaker.onFailure()) {
-                trips.increment();
-                LOG.warn("{}: {} consecutive failures, circuit open: reads miss and writes are dropped until a probe "
-                        + "succeeds; last failure: {}", url, FAILURE_THRESHOLD, cause.toString());
-            }
-            throw new StorageException(NAME, operation, url + ": " + cause.getMessage(), cause);
-        });
+            return settled.thenCompose(done -> outcome);
+        }).thenCompose(Function.identity());
         inFlight.add(future);
         future.whenComplete((value, error) -> inFlight.remove(future));
         return future;
@@ -341,29 +362,11 @@ public final class RedisBackend implements StorageBackend {
     }
 
     /**
-     * The put's one copy: the caller's block into a pooled direct buffer, here on the caller's
-     * thread, so the caller's memory is never read after {@link #put} returns. Redisson owns the
-     * buffer from the moment it is queued and releases it when the command is over (written,
-     * failed or discarded); {@link BulkValueWriter} sends it to the socket by reference, holding
-     * its own reference until the socket has taken the bytes.
+     * Returns {@code block} itself when it lies in native memory, which the socket can send from,
+     * else a native copy of it (a heap segment: tests and tools, never the engine's buffers).
      */
-    private static ByteBuf copyToDirect(MemorySegment block) {
-        int length = Math.toIntExact(block.byteSize());
-        ByteBuf buffer = ByteBufAllocator.DEFAULT.directBuffer(length, length);
-        try {
-            ByteBuffer view;
-            try {
-                view = block.asByteBuffer();
-            } catch (UnsupportedOperationException e) {
-                // A heap segment over an array other than byte[].
-                view = ByteBuffer.wrap(block.toArray(ValueLayout.JAVA_BYTE));
-            }
-            buffer.writeBytes(view);
-        } catch (RuntimeException e) {
-            buffer.release();
-            throw e;
-        }
-        return buffer;
+    private static MemorySegment nativeBytes(MemorySegment block) {
+        return block.isNative() ? block : Arena.ofAuto().allocate(block.byteSize()).copyFrom(block);
     }
 
     private static int[] missing(int count) {
@@ -379,7 +382,19 @@ public final class RedisBackend implements StorageBackend {
         }
     }
 
-    private static final Runnable NO_CLEANUP = () -> { };
+    private static final CompletableFuture<Void> SETTLED = CompletableFuture.completedFuture(null);
+    private static final Settle NOTHING_TO_SETTLE = failed -> SETTLED;
+
+    /** What a call does once its round trip is over, before its future may complete. */
+    @FunctionalInterface
+    private interface Settle {
+
+        /**
+         * @param failed whether the round trip failed (timed out, refused, an error reply)
+         * @return completes when nothing of the call touches the caller's memory any more
+         */
+        CompletableFuture<?> afterRoundTrip(boolean failed);
+    }
 
     /**
      * Queues the command of one key of a call in a batch, or, when the call has only that key and

@@ -16,12 +16,14 @@ import org.redisson.client.protocol.Encoder;
  * string straight from Netty's receive buffer into the caller's destination segment, on the
  * event loop, and decodes to the number of bytes copied ({@link StorageBackend#MISSING} when the
  * block does not fit, or when the call is already over). One copy, and nothing retained: the reply
- * buffer stays Netty's, so there is no reference count to get wrong.
+ * buffer stays Netty's, so there is no reference count to get wrong. A large reply to a single GET
+ * does not reach the value decoder: {@link BulkReplyReader} lands it part by part through
+ * {@link #landPart} as it arrives.
  *
  * <p><b>Lifetime of the destination.</b> Redisson can deliver a reply after the call's future has
  * completed (a response timeout completes it exceptionally while the reply is still on its way),
  * when the caller may already be reusing or have freed the destination. So every copy happens
- * inside the {@link #land open} window of this codec: {@link #close} ends the window, waiting for a
+ * inside the open window of this codec: {@link #close} ends the window, waiting for a
  * copy in progress to finish, and a reply decoded after that is dropped without touching the
  * destination. {@code RedisBackend} closes every codec of a call before completing its future,
  * successfully or not, so the destination is only ever written while its caller is waiting.
@@ -68,26 +70,43 @@ final class SegmentReadCodec extends BaseCodec {
      */
     Integer land(ByteBuf reply) {
         int length = reply.readableBytes();
-        if (length > destination.byteSize()) {
+        if (!fits(length)) {
             reply.skipBytes(length);
             return StorageBackend.MISSING;
         }
+        return landPart(reply, 0) ? length : StorageBackend.MISSING;
+    }
+
+    /** Returns whether a block of {@code length} bytes fits the destination. */
+    boolean fits(long length) {
+        return length <= destination.byteSize();
+    }
+
+    /**
+     * Copies {@code part}, the bytes at {@code offset} of a block that {@link #fits}, into the
+     * destination at that offset if the call is still waiting, and consumes them either way:
+     * {@link BulkReplyReader} lands a large reply part by part as it arrives.
+     *
+     * @return whether the bytes were copied (false once the call is over)
+     */
+    boolean landPart(ByteBuf part, long offset) {
+        int length = part.readableBytes();
         synchronized (lock) {
             if (state == CLOSED) {
-                reply.skipBytes(length);
-                return StorageBackend.MISSING;
+                part.skipBytes(length);
+                return false;
             }
             state = COPYING;
         }
         try {
-            copy(reply, destination.asSlice(0, length));
+            copy(part, destination.asSlice(offset, length));
         } finally {
             synchronized (lock) {
                 state = OPEN;
                 lock.notifyAll();
             }
         }
-        return length;
+        return true;
     }
 
     /**

@@ -16,6 +16,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 import dev.spillway.key.BlockKey;
 import dev.spillway.metrics.SpillwayMetrics;
@@ -31,9 +33,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The buffers of the data path: a put sends a copy made before it returned, a get writes the
- * caller's destination only while the caller waits (never after a timeout has handed it back),
- * and no Netty buffer leaks on any of these paths ({@link NettyLeakCheck}).
+ * The buffers of the data path: a put reads the caller's blocks only until its future completes
+ * (even when its write is stuck in a stalled connection), a get writes the caller's destination
+ * only while the caller waits (never after a timeout has handed it back), and no Netty buffer leaks
+ * on any of these paths ({@link NettyLeakCheck}).
  */
 @ExtendWith(NettyLeakCheck.class)
 class RedisBackendBufferTest {
@@ -59,19 +62,16 @@ class RedisBackendBufferTest {
     }
 
     @Test
-    void shouldStoreWhatTheBlockHeldWhenPutReturnedAndReadItIntoDestinationsOfAnySize() {
+    void shouldStoreWhatTheBlocksHeldAndLetTheCallerReuseThemOnceThePutCompletes() {
         List<BlockKey> keys = List.of(key(1), key(2), key(3));
         List<MemorySegment> blocks = new ArrayList<>();
         for (int i = 0; i < keys.size(); i++) {
             blocks.add(filled(BLOCK_BYTES, (byte) (i + 1)));
         }
-        var stored = backend.put(keys, blocks);
-        // This backend reads the caller's blocks only inside put: overwriting them before the
-        // write completes changes nothing that is stored.
+        backend.put(keys, blocks).join();
         for (MemorySegment block : blocks) {
             block.fill((byte) 0x55);
         }
-        stored.join();
 
         MemorySegment exact = arena.allocate(BLOCK_BYTES);
         MemorySegment larger = arena.allocate(BLOCK_BYTES + 4096).fill((byte) 0x77);
@@ -86,6 +86,18 @@ class RedisBackendBufferTest {
         assertThat(larger.get(ValueLayout.JAVA_BYTE, BLOCK_BYTES)).isEqualTo((byte) 0x77);
         assertThat(small.mismatch(filled(BLOCK_BYTES - 1, (byte) 0x77))).isEqualTo(-1);
         assertThat(absent.mismatch(filled(64, (byte) 0x77))).isEqualTo(-1);
+
+        // One key a call: BulkReplyReader lands each block as it arrives instead of the codec.
+        larger.fill((byte) 0x77);
+        assertThat(backend.get(List.of(keys.get(2)), List.of(larger)).join()).containsExactly(BLOCK_BYTES);
+        assertThat(larger.asSlice(0, BLOCK_BYTES).mismatch(filled(BLOCK_BYTES, (byte) 3))).isEqualTo(-1);
+        assertThat(larger.get(ValueLayout.JAVA_BYTE, BLOCK_BYTES)).isEqualTo((byte) 0x77);
+        assertThat(backend.get(List.of(keys.get(0)), List.of(small)).join()).containsExactly(StorageBackend.MISSING);
+        assertThat(small.mismatch(filled(BLOCK_BYTES - 1, (byte) 0x77))).isEqualTo(-1);
+        assertThat(backend.get(List.of(key(99)), List.of(absent)).join()).containsExactly(StorageBackend.MISSING);
+        // The connection still pairs replies with commands after each of those.
+        assertThat(backend.get(List.of(keys.get(1)), List.of(exact)).join()).containsExactly(BLOCK_BYTES);
+        assertThat(exact.mismatch(filled(BLOCK_BYTES, (byte) 2))).isEqualTo(-1);
     }
 
     @Test
@@ -121,7 +133,7 @@ class RedisBackendBufferTest {
     }
 
     @Test
-    void shouldFreeThePutsCopyWhenTheWriteTimesOut() throws Exception {
+    void shouldLetPutsThatTimedOutWhileRedisWasPausedLandIntact() throws Exception {
         pauseClients(1000);
         assertThatThrownBy(() -> backend.put(List.of(key(10)), List.of(filled(BLOCK_BYTES, (byte) 5))).join())
                 .isInstanceOf(CompletionException.class)
@@ -130,13 +142,55 @@ class RedisBackendBufferTest {
                 List.of(filled(BLOCK_BYTES, (byte) 3), filled(BLOCK_BYTES, (byte) 4))).join())
                 .isInstanceOf(CompletionException.class)
                 .hasCauseInstanceOf(StorageException.class);
-        // The timed-out writes still reach Redis when the pause ends, intact: their copies were freed
-        // only after Netty had sent them.
+        // Paused clients' commands are read but not run: the writes were over when the puts failed,
+        // so their connections stay open and the commands run, intact, when the pause ends.
         MemorySegment destination = arena.allocate(BLOCK_BYTES);
         BoundedPoll.until("key 9 lands intact after the pause", Duration.ofSeconds(20),
                 () -> readsBack(key(9), destination, (byte) 4));
         BoundedPoll.until("key 10 lands intact after the pause", Duration.ofSeconds(20),
                 () -> readsBack(key(10), destination, (byte) 5));
+    }
+
+    @Test
+    void shouldStopReadingTheBlockBeforeAPutStuckInAStalledConnectionCompletes() throws Exception {
+        // Larger than what loopback socket buffers hold: with Redis stopped, the write cannot finish.
+        int bytes = 64 * 1024 * 1024;
+        MemorySegment block = filled(bytes, (byte) 7);
+        signal("STOP");
+        try {
+            var stuck = backend.put(List.of(key(20)), List.of(block));
+            // Bounded, so that a put that never gives its block back fails the test instead of hanging it.
+            assertThatThrownBy(() -> stuck.get(20, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .hasCauseInstanceOf(StorageException.class);
+            // The put has completed, so the block is the caller's again: nothing may send it now.
+            block.fill((byte) 0x55);
+        } finally {
+            signal("CONT");
+        }
+        // Redis got a cut-off command on a closed connection and stored nothing: no block made of
+        // the bytes written after the put gave the block back.
+        MemorySegment small = arena.allocate(BLOCK_BYTES);
+        BoundedPoll.until("the backend writes again after the stall", Duration.ofSeconds(20),
+                () -> putsAndReadsBack(key(21), small));
+        MemorySegment destination = arena.allocate(bytes);
+        assertThat(backend.get(List.of(key(20)), List.of(destination)).join()).containsExactly(StorageBackend.MISSING);
+    }
+
+    /** Returns whether a put of {@code key} succeeds and reads back intact; a failed call is false. */
+    private boolean putsAndReadsBack(BlockKey key, MemorySegment destination) {
+        try {
+            backend.put(List.of(key), List.of(filled(BLOCK_BYTES, (byte) 8))).join();
+            return readsBack(key, destination, (byte) 8);
+        } catch (CompletionException e) {
+            return false;
+        }
+    }
+
+    /** Sends {@code SIG<name>} to the redis-server process: STOP freezes it, CONT resumes it. */
+    private static void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(REDIS.pid())).inheritIO().start();
+        assertThat(kill.waitFor()).as("kill -%s exit status", name).isZero();
     }
 
     /** Returns whether {@code key} reads back as BLOCK_BYTES of {@code value}; a failed read (paused Redis) is false. */
