@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 select_jdk
-ensure_packages mvn:maven g++:g++ redis-server:redis-server
+ensure_packages mvn:maven g++:g++ redis-server:redis-server openssl:openssl
 log "JDK: $JAVA_HOME ($("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1))"
 # Maven's own libraries call sun.misc.Unsafe; JDK 25 would print a warning for each run.
 export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"

@@ -34,6 +34,10 @@ public enum ConfigKey {
     REMOTE_URL(true, ValueKind.redisUrl(), null, "Redis URL",
             "Shared remote tier (Redis standalone, TLS, Sentinel or Cluster); unset turns it off."
                     + " `spillway config` masks the password."),
+    /** The certificate authorities a {@code rediss://} remote tier is verified against. */
+    REMOTE_TLS_CA_FILE(false, ValueKind.certificateFile(), null, "path",
+            "PEM file of one or more CA certificates that a rediss:// server's certificate must chain to (its host"
+                    + " name is still verified); unset trusts the JDK's default CAs. Only with a rediss:// remote_url."),
     /** How long a remote operation may take before it counts as a miss. */
     REMOTE_TIMEOUT_MS(false, ValueKind.positiveLong(), 1000L, "integer (milliseconds)",
             "Connect and operation timeout of the remote tier; a timed-out lookup is a miss, a timed-out store is"

@@ -15,6 +15,7 @@ import static dev.spillway.config.ConfigKey.METRICS_PORT;
 import static dev.spillway.config.ConfigKey.NAMESPACE;
 import static dev.spillway.config.ConfigKey.PIN_TIMEOUT_MS;
 import static dev.spillway.config.ConfigKey.REMOTE_TIMEOUT_MS;
+import static dev.spillway.config.ConfigKey.REMOTE_TLS_CA_FILE;
 import static dev.spillway.config.ConfigKey.REMOTE_TTL_SECONDS;
 import static dev.spillway.config.ConfigKey.PREFIX_AWARE_EVICTION;
 import static dev.spillway.config.ConfigKey.REMOTE_URL;
@@ -25,6 +26,13 @@ import static dev.spillway.config.ConfigKey.SPILLWAY_PREFIX;
 import static dev.spillway.config.ConfigKey.USE_LAYERWISE;
 
 import dev.spillway.eviction.PolicyKind;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
@@ -60,10 +68,13 @@ public final class SpillwayConfig {
 
     private final Map<ConfigKey, Setting> settings;
     private final List<String> warnings;
+    private final List<X509Certificate> remoteTlsCaCertificates;
 
-    private SpillwayConfig(Map<ConfigKey, Setting> settings, List<String> warnings) {
+    private SpillwayConfig(Map<ConfigKey, Setting> settings, List<String> warnings,
+                           List<X509Certificate> remoteTlsCaCertificates) {
         this.settings = new EnumMap<>(settings);
         this.warnings = List.copyOf(warnings);
+        this.remoteTlsCaCertificates = List.copyOf(remoteTlsCaCertificates);
     }
 
     /**
@@ -95,7 +106,8 @@ public final class SpillwayConfig {
      * @throws ConfigException naming the variable, the value and what was expected when a
      *                         {@code SPILLWAY_} variable is unknown, a value is malformed or out of
      *                         range, the file is missing, unreadable, not YAML or not a map, a
-     *                         Spillway file has an unknown key, or two keys contradict each other
+     *                         Spillway file has an unknown key, two keys contradict each other, or
+     *                         the remote tier's CA file is missing, unreadable or holds no certificate
      */
     public static SpillwayConfig load(Map<String, String> env) {
         Objects.requireNonNull(env, "env");
@@ -107,7 +119,7 @@ public final class SpillwayConfig {
             settings.put(key, resolve(key, env, file, warnings));
         }
         checkConsistency(settings);
-        return new SpillwayConfig(settings, warnings);
+        return new SpillwayConfig(settings, warnings, readCertificates(settings.get(REMOTE_TLS_CA_FILE)));
     }
 
     /** Returns the remote tier's connect and operation timeout in milliseconds. */
@@ -193,6 +205,16 @@ public final class SpillwayConfig {
      */
     public Optional<String> remoteUrl() {
         return Optional.ofNullable((String) value(REMOTE_URL));
+    }
+
+    /**
+     * Returns the CA certificates that a {@code rediss://} remote tier's server certificate must
+     * chain to, read from {@code remote_tls_ca_file} once, by {@link #load}; empty when that key is
+     * unset, and the JDK's default trust store applies. Never empty when the key is set, which it can
+     * only be together with a {@code rediss://} {@link #remoteUrl}.
+     */
+    public List<X509Certificate> remoteTlsCaCertificates() {
+        return remoteTlsCaCertificates;
     }
 
     /** Returns the eviction policy. */
@@ -361,11 +383,54 @@ public final class SpillwayConfig {
                     "gpu=off (" + gpu.source() + ") leaves the GPU tier without a GPU runtime",
                     "0 while gpu=off, or gpu=auto, cuda or sim");
         }
-        if (!(Boolean) cpu.value() && !diskOn && settings.get(REMOTE_URL).value() == null) {
+        Setting url = settings.get(REMOTE_URL);
+        Setting caFile = settings.get(REMOTE_TLS_CA_FILE);
+        if (caFile.value() != null && !(url.value() instanceof String text && text.startsWith("rediss://"))) {
+            throw new ConfigException(caFile.variable(), caFile.written(),
+                    url.value() == null ? "remote_url is not set, so there is no TLS connection to verify"
+                            : "remote_url '" + ValueKind.maskPassword((String) url.value()) + "' (" + url.source()
+                                    + ") does not use TLS",
+                    "unset, or remote_url set to a rediss:// URL");
+        }
+        if (!(Boolean) cpu.value() && !diskOn && url.value() == null) {
             throw new ConfigException(cpu.variable(), cpu.written(),
                     "no tier enabled (local_disk and remote_url are unset)",
                     "true, or local_disk or remote_url set");
         }
+    }
+
+    /**
+     * Reads the certificates of the CA file, if one is set, so that a wrong file stops Spillway at
+     * start with the reason, not at the first TLS handshake.
+     */
+    private static List<X509Certificate> readCertificates(Setting file) {
+        if (file.value() == null) {
+            return List.of();
+        }
+        Path path = Path.of((String) file.value());
+        String problem;
+        if (!Files.exists(path)) {
+            problem = "no such file";
+        } else if (!Files.isRegularFile(path)) {
+            problem = "not a regular file";
+        } else if (!Files.isReadable(path)) {
+            problem = "the file is not readable";
+        } else {
+            try (InputStream in = Files.newInputStream(path)) {
+                // An X.509 factory yields X509Certificates only.
+                List<X509Certificate> certificates = CertificateFactory.getInstance("X.509").generateCertificates(in)
+                        .stream().map(X509Certificate.class::cast).toList();
+                if (!certificates.isEmpty()) {
+                    return certificates;
+                }
+                problem = "the file holds no certificate";
+            } catch (IOException e) {
+                problem = "the file cannot be read (" + e.getMessage() + ")";
+            } catch (CertificateException e) {
+                problem = "the file is not PEM X.509 certificates (" + e.getMessage() + ")";
+            }
+        }
+        throw new ConfigException(file.variable(), file.written(), problem, REMOTE_TLS_CA_FILE.expected());
     }
 
     /**

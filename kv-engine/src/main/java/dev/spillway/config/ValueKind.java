@@ -144,6 +144,20 @@ final class ValueKind {
         });
     }
 
+    /**
+     * Paths of PEM certificate files, absolute or relative to the working directory, kept as
+     * written; whether the file exists and holds certificates is checked by the loader, which can
+     * say which of the two is wrong.
+     */
+    static ValueKind certificateFile() {
+        return new ValueKind("a path to a readable PEM file of one or more X.509 CA certificates", raw -> {
+            String text = toText(raw);
+            require(!URL_SCHEME.matcher(text).matches());
+            Path.of(text);
+            return text;
+        });
+    }
+
     /** Redis URLs of the four deployments Spillway supports, kept as written. */
     static ValueKind redisUrl() {
         return new ValueKind("a URL redis://host:port or rediss://host:port (optionally [user]:password@ before"

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -164,6 +165,53 @@ class SpillwayConfigErrorTest {
 
         assertNames(failure(env("SPILLWAY_CONFIG_FILE", file.toString())),
                 fileSource(file) + ":chunk_size", "null", "an integer between 1 and 65536");
+    }
+
+    @Test
+    void shouldSayWhyACaFileCannotBeUsed() throws IOException {
+        String expected = "a path to a readable PEM file of one or more X.509 CA certificates";
+        Path missing = dir.resolve("absent.pem");
+        Path empty = Files.writeString(dir.resolve("empty.pem"), "");
+        Path key = Files.writeString(dir.resolve("key.pem"), "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n");
+        Path garbage = Files.writeString(dir.resolve("garbage.pem"), "not a certificate\n");
+        Map<Path, String> problems = Map.of(missing, "no such file", dir, "not a regular file",
+                empty, "the file holds no certificate", key, "the file is not PEM X.509 certificates",
+                garbage, "the file is not PEM X.509 certificates");
+
+        problems.forEach((file, problem) -> {
+            ConfigException e = failure(env("SPILLWAY_REMOTE_URL", "rediss://cache:6380",
+                    "SPILLWAY_REMOTE_TLS_CA_FILE", file.toString()));
+            assertNames(e, "SPILLWAY_REMOTE_TLS_CA_FILE", file.toString(), expected);
+            assertThat(e.getMessage()).as(file.toString()).contains("': " + problem);
+        });
+    }
+
+    @Test
+    void shouldRejectACaFileUrl() {
+        assertNames(failure(env("SPILLWAY_REMOTE_URL", "rediss://cache:6380",
+                "SPILLWAY_REMOTE_TLS_CA_FILE", "file:///etc/ca.pem")),
+                "SPILLWAY_REMOTE_TLS_CA_FILE", "file:///etc/ca.pem", "a path to a readable PEM file");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"redis://app:s3cret@cache:6379", "redis-sentinel://s1:26379,s2:26379",
+                            "redis-cluster://n1:7000,n2:7000"})
+    void shouldRejectACaFileForAUrlWithoutTls(String url) {
+        String ca = CaPemFiles.shared().toString();
+        ConfigException e = failure(env("SPILLWAY_REMOTE_URL", url, "SPILLWAY_REMOTE_TLS_CA_FILE", ca));
+
+        assertNames(e, "SPILLWAY_REMOTE_TLS_CA_FILE", ca, "unset, or remote_url set to a rediss:// URL");
+        assertThat(e.getMessage()).contains("remote_url '" + url.replace("s3cret", "****")
+                + "' (env:SPILLWAY_REMOTE_URL) does not use TLS").doesNotContain("s3cret");
+    }
+
+    @Test
+    void shouldRejectACaFileWithoutARemoteTier() {
+        String ca = CaPemFiles.shared().toString();
+        ConfigException e = failure(env("SPILLWAY_REMOTE_TLS_CA_FILE", ca));
+
+        assertNames(e, "SPILLWAY_REMOTE_TLS_CA_FILE", ca, "unset, or remote_url set to a rediss:// URL");
+        assertThat(e.getMessage()).contains("remote_url is not set");
     }
 
     @Test

@@ -52,6 +52,7 @@ class SpillwayConfigTest {
         assertThat(config.maxLocalDiskSizeGiB()).isZero();
         assertThat(config.maxLocalDiskBytes()).isZero();
         assertThat(config.remoteUrl()).isEmpty();
+        assertThat(config.remoteTlsCaCertificates()).isEmpty();
         assertThat(config.cachePolicy()).isEqualTo(PolicyKind.LRU);
         assertThat(config.prefixAwareEviction()).isFalse();
         assertThat(config.saveUnfullChunk()).isFalse();
@@ -70,7 +71,7 @@ class SpillwayConfigTest {
                 .containsExactlyElementsOf(Arrays.stream(ConfigKey.values()).map(ConfigKey::key).toList());
         assertThat(entries).extracting(ConfigEntry::source).containsOnly("default");
         assertThat(entries).extracting(ConfigEntry::value).containsExactly(
-                256, true, 5.0, null, 0.0, null, 1000L, null, "write-through", 1, "lru", false, false, true, 30_000L,
+                256, true, 5.0, null, 0.0, null, null, 1000L, null, "write-through", 1, "lru", false, false, true, 30_000L,
                 "default", "auto", 0.0, 2, 0.0, null);
     }
 
@@ -114,6 +115,8 @@ class SpillwayConfigTest {
                         Map.of("max_local_disk_size", "2")),
                 Arguments.of(ConfigKey.MAX_LOCAL_DISK_SIZE, "2.5", 2.5, Map.of("local_disk", "/tmp/d")),
                 Arguments.of(ConfigKey.REMOTE_URL, "redis://cache:6379", "redis://cache:6379", Map.of()),
+                Arguments.of(ConfigKey.REMOTE_TLS_CA_FILE, CaPemFiles.shared().toString(),
+                        CaPemFiles.shared().toString(), Map.of("remote_url", "rediss://cache:6380")),
                 Arguments.of(ConfigKey.REMOTE_TIMEOUT_MS, "250", 250L, Map.of()),
                 Arguments.of(ConfigKey.REMOTE_TTL_SECONDS, "3600", 3600L, Map.of()),
                 Arguments.of(ConfigKey.WRITE_POLICY, "Write-Back", "write-back", Map.of()),
@@ -274,6 +277,25 @@ class SpillwayConfigTest {
         assertThat(config.remoteUrl()).contains("rediss://app:s3cret@cache:6380");
         assertThat(config.entry(ConfigKey.REMOTE_URL).value()).isEqualTo("rediss://app:****@cache:6380");
         assertThat(config.toString()).doesNotContain("s3cret").contains("rediss://app:****@cache:6380");
+    }
+
+    @Test
+    void shouldReadEveryCertificateOfTheCaFileOnceAtLoad() throws IOException {
+        Path file = CaPemFiles.write(dir.resolve("cas.pem"), 2);
+
+        SpillwayConfig config = SpillwayConfig.load(env("SPILLWAY_REMOTE_URL", "rediss://cache:6380",
+                "SPILLWAY_REMOTE_TLS_CA_FILE", file.toString()));
+        Files.delete(file);
+
+        assertThat(config.remoteTlsCaCertificates()).containsExactlyElementsOf(CaPemFiles.jdkCas().subList(0, 2));
+        assertThat(config.entry(ConfigKey.REMOTE_TLS_CA_FILE))
+                .isEqualTo(new ConfigEntry("remote_tls_ca_file", file.toString(), "env:SPILLWAY_REMOTE_TLS_CA_FILE"));
+    }
+
+    @Test
+    void shouldTrustTheJdkDefaultsWithoutACaFile() {
+        assertThat(SpillwayConfig.load(env("SPILLWAY_REMOTE_URL", "rediss://cache:6380")).remoteTlsCaCertificates())
+                .isEmpty();
     }
 
     @Test

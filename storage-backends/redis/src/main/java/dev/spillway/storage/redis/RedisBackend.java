@@ -135,18 +135,21 @@ public final class RedisBackend implements StorageBackend {
 
     /**
      * Connects to the Redis named by {@code url} ({@link RedisUrl} lists the forms), with the
-     * remote timeout and TTL of {@code config}.
+     * remote timeout, TTL and TLS trust of {@code config}.
      *
      * @param metrics where the backend's dropped-operation and breaker-trip counters live
      * @throws IllegalArgumentException when the URL is malformed
-     * @throws StorageException         when Redis cannot be reached or rejects the connection
+     * @throws StorageException         when Redis cannot be reached or rejects the connection, or
+     *                                  when a TLS server's certificate is not trusted or does not
+     *                                  name its host
      */
     public static RedisBackend open(URI url, SpillwayConfig config, SpillwayMetrics metrics) {
         RedisUrl parsed = RedisUrl.parse(url);
         long timeoutMillis = config.remoteTimeoutMillis();
         RedissonClient client;
         try {
-            client = Redisson.create(parsed.toConfig((int) Math.min(Integer.MAX_VALUE, timeoutMillis)));
+            client = Redisson.create(parsed.toConfig((int) Math.min(Integer.MAX_VALUE, timeoutMillis),
+                    config.remoteTlsCaCertificates()));
         } catch (RuntimeException e) {
             throw new StorageException(NAME, "open", parsed + ": " + e.getMessage(), e);
         }

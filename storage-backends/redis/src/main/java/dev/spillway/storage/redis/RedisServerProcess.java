@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import dev.spillway.config.SpillwayConfig;
@@ -22,9 +24,11 @@ import dev.spillway.config.SpillwayConfig;
 /**
  * One empty, non-persistent {@code redis-server} from the PATH on a loopback port, run as a child
  * process and stopped by its pid: the Redis that the tests, the benchmarks and a local demo start
- * for themselves. {@link #start} returns once the server answers {@code PING}; {@link #close}
- * returns once the process has exited. A shutdown hook kills the process if the JVM exits without
- * {@link #close}, so nothing that starts one leaves a Redis behind. Not thread-safe.
+ * for themselves. It serves plain connections, or TLS connections only ({@link Tls}), or is a
+ * Sentinel ({@link #startSentinel}). The start methods return once the server answers
+ * {@code PING} (over TLS through {@code redis-cli --tls}); {@link #close} returns once the process has exited. A shutdown hook kills the process if
+ * the JVM exits without {@link #close}, so nothing that starts one leaves a Redis behind. Not
+ * thread-safe.
  */
 public final class RedisServerProcess implements AutoCloseable {
 
@@ -36,57 +40,120 @@ public final class RedisServerProcess implements AutoCloseable {
 
     private final Process process;
     private final int port;
+    private final Optional<Tls> tls;
     private final Path log;
     private final Thread killer;
     private boolean closed;
 
-    private RedisServerProcess(Process process, int port, Path log) {
+    private RedisServerProcess(Process process, int port, Optional<Tls> tls, Path log) {
         this.process = process;
         this.port = port;
+        this.tls = tls;
         this.log = log;
         this.killer = new Thread(process::destroyForcibly, "redis-server-killer-" + port);
+    }
+
+    /**
+     * The PEM files of a TLS server.
+     *
+     * @param certificate    the server's certificate (chain)
+     * @param privateKey     its private key, unencrypted
+     * @param caCertificates the CAs the certificate chains to, which the readiness probe trusts
+     */
+    public record Tls(Path certificate, Path privateKey, Path caCertificates) {
+
+        /** Checks that every file is named. */
+        public Tls {
+            Objects.requireNonNull(certificate, "certificate");
+            Objects.requireNonNull(privateKey, "privateKey");
+            Objects.requireNonNull(caCertificates, "caCertificates");
+        }
+    }
+
+    /**
+     * Starts a server for plain connections and waits until it answers {@code PING}; the same as
+     * {@code start(port, Optional.empty(), extraArguments)}.
+     *
+     * @throws IllegalStateException as {@link #start(int, Optional, List)}
+     */
+    public static RedisServerProcess start(int port, List<String> extraArguments)
+            throws IOException, InterruptedException {
+        return start(port, Optional.empty(), extraArguments);
     }
 
     /**
      * Starts a server and waits until it answers {@code PING}.
      *
      * @param port           the port to listen on, or 0 for a free one
+     * @param tls            when present, the server takes TLS connections on {@code port} and no
+     *                       plain ones, and does not ask clients for certificates
      * @param extraArguments further {@code redis-server} arguments, for example cluster mode
-     * @throws IllegalStateException when {@code redis-server} is not on the PATH, or the server exits
-     *                               or stays silent for 10 s (the message holds its output); the
-     *                               process is then gone
+     * @throws IllegalStateException when {@code redis-server} (or, for TLS, {@code redis-cli}) is not
+     *                               on the PATH, or the server exits or stays silent for 10 s (the
+     *                               message holds its output); the process is then gone
      */
-    public static RedisServerProcess start(int port, List<String> extraArguments)
+    public static RedisServerProcess start(int port, Optional<Tls> tls, List<String> extraArguments)
             throws IOException, InterruptedException {
+        return launch(List.of(), port, tls, extraArguments);
+    }
+
+    /**
+     * Starts a Sentinel, {@code redis-server CONFIG --sentinel}, and waits until it answers
+     * {@code PING}. Sentinel rewrites its configuration file as it learns the deployment, so the file
+     * must be writable and one Sentinel's own.
+     *
+     * @param port       the port to listen on, or 0 for a free one
+     * @param configFile the Sentinel's configuration, with its {@code sentinel monitor} lines
+     * @throws IllegalStateException as {@link #start(int, Optional, List)}
+     */
+    public static RedisServerProcess startSentinel(int port, Path configFile) throws IOException, InterruptedException {
+        // redis-server takes a configuration file only as its first argument.
+        return launch(List.of(configFile.toAbsolutePath().toString(), "--sentinel"), port, Optional.empty(), List.of());
+    }
+
+    private static RedisServerProcess launch(List<String> leadingArguments, int port, Optional<Tls> tls,
+                                             List<String> extraArguments) throws IOException, InterruptedException {
         int listen = port == 0 ? freeLoopbackPort() : port;
         Path log = Files.createTempFile("redis-server-" + listen + "-", ".log");
-        List<String> command = new ArrayList<>(List.of(findOnPath("redis-server").toString(),
-                "--port", Integer.toString(listen), "--bind", HOST,
-                "--save", "", "--appendonly", "no", "--daemonize", "no"));
+        List<String> command = new ArrayList<>(List.of(findOnPath("redis-server").toString()));
+        command.addAll(leadingArguments);
+        if (tls.isPresent()) {
+            command.addAll(List.of("--port", "0", "--tls-port", Integer.toString(listen),
+                    "--tls-cert-file", tls.get().certificate().toString(),
+                    "--tls-key-file", tls.get().privateKey().toString(),
+                    "--tls-ca-cert-file", tls.get().caCertificates().toString(),
+                    "--tls-auth-clients", "no"));
+        } else {
+            command.addAll(List.of("--port", Integer.toString(listen)));
+        }
+        command.addAll(List.of("--bind", HOST, "--save", "", "--appendonly", "no", "--daemonize", "no"));
         command.addAll(extraArguments);
         Process process = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
-        RedisServerProcess server = new RedisServerProcess(process, listen, log);
+        RedisServerProcess server = new RedisServerProcess(process, listen, tls, log);
         Runtime.getRuntime().addShutdownHook(server.killer);
         try {
             server.awaitPong();
-        } catch (InterruptedException | RuntimeException | Error e) {
+        } catch (IOException | InterruptedException | RuntimeException | Error e) {
             server.close();
             throw e;
         }
         return server;
     }
 
-    /** Returns the port the server listens on. */
+    /** Returns the port the server listens on, for TLS connections if it takes them. */
     public int port() {
         return port;
     }
 
-    /** Returns the server's address as Redisson and Spillway's configuration take it: {@code redis://127.0.0.1:port}. */
+    /**
+     * Returns the server's address as Redisson and Spillway's configuration take it:
+     * {@code redis://127.0.0.1:port}, or {@code rediss://127.0.0.1:port} for a TLS server.
+     */
     public String address() {
-        return "redis://" + HOST + ":" + port;
+        return (tls.isPresent() ? "rediss://" : "redis://") + HOST + ":" + port;
     }
 
     /** Returns the server process's pid; still answers after {@link #close}. */
@@ -158,7 +225,7 @@ public final class RedisServerProcess implements AutoCloseable {
             }
         }
         throw new IllegalStateException(command + " not found on PATH=" + path
-                + ": run scripts/test.sh, which installs it (Debian package redis-server)");
+                + ": run scripts/test.sh, which installs it (Debian packages redis-server and openssl)");
     }
 
     /**
@@ -172,10 +239,10 @@ public final class RedisServerProcess implements AutoCloseable {
     }
 
     /** Polls PING with a short, growing backoff: the server is usually up within tens of milliseconds. */
-    private void awaitPong() throws InterruptedException {
+    private void awaitPong() throws IOException, InterruptedException {
         long deadline = System.nanoTime() + START_TIMEOUT_NANOS;
         long backoffMillis = 2;
-        while (!answersPing()) {
+        while (!(tls.isPresent() ? answersPingOverTls(tls.get()) : answersPing())) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("redis-server on port " + port + " exited with status "
                         + process.exitValue() + " before answering PING; its output:\n" + output());
@@ -195,6 +262,24 @@ public final class RedisServerProcess implements AutoCloseable {
         } catch (IOException e) {
             return "(unreadable: " + e.getMessage() + ")";
         }
+    }
+
+    /**
+     * Asks {@code redis-cli --tls} rather than speaking TLS here: it checks that the server's
+     * certificate chains to the CA file (not its host name), with no PEM reader in this class.
+     */
+    private boolean answersPingOverTls(Tls files) throws IOException, InterruptedException {
+        Process cli = new ProcessBuilder(findOnPath("redis-cli").toString(), "--tls",
+                "--cacert", files.caCertificates().toString(), "-h", HOST, "-p", Integer.toString(port), "PING")
+                .redirectErrorStream(true)
+                .start();
+        // Its one short line fits the pipe, so it can be read after the exit, and a stuck
+        // handshake cannot block the read.
+        if (!cli.waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            cli.destroyForcibly().waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            return false;
+        }
+        return new String(cli.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip().equals("PONG");
     }
 
     private boolean answersPing() {

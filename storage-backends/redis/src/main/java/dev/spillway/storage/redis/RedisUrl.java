@@ -1,12 +1,18 @@
 package dev.spillway.storage.redis;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+
+import javax.net.ssl.TrustManagerFactory;
 
 import org.redisson.client.codec.ByteArrayCodec;
 import org.redisson.config.BaseConfig;
@@ -24,6 +30,11 @@ import org.redisson.config.ReadMode;
  * The port defaults to 6379 (26379 for a sentinel), the database to 0 and the sentinel master
  * name to {@value #DEFAULT_MASTER}. A cluster has only database 0, so a database there is an error.
  * User and password (percent-encoded in the URL) authenticate to the data nodes.
+ *
+ * <p>A {@code rediss://} server's certificate is verified, host name included, against the JDK's
+ * default trust store or, when the configuration names a CA file ({@code remote_tls_ca_file}),
+ * against exactly those CAs. Standalone, TLS (with such a private CA, and refusing another CA or
+ * none), Sentinel and Cluster URLs are all tested against real {@code redis-server} processes.
  *
  * @param scheme   {@code redis}, {@code rediss}, {@code redis-sentinel} or {@code redis-cluster}
  * @param hosts    {@code host:port} of each server, sentinel or cluster seed node, in URL order
@@ -90,8 +101,10 @@ record RedisUrl(String scheme, List<String> hosts, Optional<String> username, Op
      * that an engine finds a block right after storing it (replication lag would make it a miss).
      *
      * @param timeoutMillis the connect and per-command response timeout
+     * @param trustedCas    the CAs that a {@code rediss://} server's certificate must chain to, or
+     *                      none for the JDK's default trust store
      */
-    Config toConfig(int timeoutMillis) {
+    Config toConfig(int timeoutMillis, List<X509Certificate> trustedCas) {
         Config config = new Config()
                 .setCodec(ByteArrayCodec.INSTANCE)
                 // Redisson's defaults (16 worker and 32 I/O threads) are sized for a busy
@@ -134,7 +147,32 @@ record RedisUrl(String scheme, List<String> hosts, Optional<String> username, Op
                 .setRetryAttempts(0);
         username.ifPresent(servers::setUsername);
         password.ifPresent(servers::setPassword);
+        if (!trustedCas.isEmpty()) {
+            // Redisson's verification mode stays STRICT, so the host name is checked as well.
+            servers.setSslTrustManagerFactory(trusting(trustedCas));
+        }
         return config;
+    }
+
+    /**
+     * Returns trust managers that accept exactly the certificate chains ending at one of
+     * {@code cas}, from an in-memory key store, so that no trust store file has to be written.
+     *
+     * @throws IllegalStateException when the JDK cannot build them (it always can for X.509 certificates)
+     */
+    static TrustManagerFactory trusting(List<X509Certificate> cas) {
+        try {
+            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+            store.load(null, null);
+            for (int i = 0; i < cas.size(); i++) {
+                store.setCertificateEntry("ca-" + i, cas.get(i));
+            }
+            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trust.init(store);
+            return trust;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot build a trust store of " + cas.size() + " CA certificate(s)", e);
+        }
     }
 
     @Override

@@ -26,7 +26,7 @@ class RedisUrlTest {
 
         assertThat(url).isEqualTo(new RedisUrl("redis", List.of("cache.internal:6379"), Optional.empty(),
                 Optional.empty(), 0, RedisUrl.DEFAULT_MASTER));
-        Sections config = new Sections(url.toConfig(750));
+        Sections config = new Sections(url.toConfig(750, List.of()));
         assertThat(config.isSingleConfig()).isTrue();
         SingleServerConfig server = config.single();
         assertThat(server.getAddress()).isEqualTo("redis://cache.internal:6379");
@@ -45,7 +45,7 @@ class RedisUrlTest {
         assertThat(url.username()).contains("spill");
         assertThat(url.password()).contains("p@ss+word");
         assertThat(url.toString()).as("no password in logs").isEqualTo("rediss://spill:***@10.0.0.5:6380/3");
-        SingleServerConfig server = new Sections(url.toConfig(1000)).single();
+        SingleServerConfig server = new Sections(url.toConfig(1000, List.of())).single();
         assertThat(server.getAddress()).isEqualTo("rediss://10.0.0.5:6380");
         assertThat(server.getDatabase()).isEqualTo(3);
         assertThat(server.getUsername()).isEqualTo("spill");
@@ -60,7 +60,7 @@ class RedisUrlTest {
         assertThat(named.hosts()).containsExactly("s1:26380", "s2:26379");
         assertThat(named.master()).isEqualTo("kv-cache");
         assertThat(unnamed.master()).isEqualTo("mymaster");
-        Sections config = new Sections(named.toConfig(1000));
+        Sections config = new Sections(named.toConfig(1000, List.of()));
         assertThat(config.isSentinelConfig()).isTrue();
         SentinelServersConfig sentinels = config.sentinel();
         assertThat(sentinels.getMasterName()).isEqualTo("kv-cache");
@@ -72,7 +72,7 @@ class RedisUrlTest {
 
     @Test
     void shouldMapClusterSeedNodes() {
-        Sections config = new Sections(RedisUrl.parse(URI.create("redis-cluster://n1:7000,n2:7001,n3")).toConfig(1000));
+        Sections config = new Sections(RedisUrl.parse(URI.create("redis-cluster://n1:7000,n2:7001,n3")).toConfig(1000, List.of()));
 
         assertThat(config.isClusterConfig()).isTrue();
         ClusterServersConfig cluster = config.cluster();

@@ -3,6 +3,8 @@ package dev.spillway.storage.redis.testing;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.TrustManagerFactory;
+
 import org.redisson.Redisson;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.ByteArrayCodec;
@@ -28,10 +30,24 @@ public final class RawRedis implements AutoCloseable {
 
     /** Connects to one server, for example {@link RedisServerFixture#address()}. */
     public static RawRedis single(String address) {
+        return new RawRedis(singleServer(address));
+    }
+
+    /**
+     * Connects to one TLS server, a {@code rediss://} address, whose certificate chains to a CA
+     * that {@code trust} trusts.
+     */
+    public static RawRedis single(String address, TrustManagerFactory trust) {
+        Config config = singleServer(address);
+        config.useSingleServer().setSslTrustManagerFactory(trust);
+        return new RawRedis(config);
+    }
+
+    private static Config singleServer(String address) {
         Config config = new Config();
         config.useSingleServer().setAddress(address).setConnectionMinimumIdleSize(1).setConnectionPoolSize(2)
                 .setSubscriptionConnectionMinimumIdleSize(0).setSubscriptionConnectionPoolSize(1);
-        return new RawRedis(config);
+        return config;
     }
 
     /** Connects to a cluster through its masters, for example {@link RedisClusterFixture#nodeAddresses()}. */

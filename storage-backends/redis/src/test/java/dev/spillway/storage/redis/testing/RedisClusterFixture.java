@@ -1,10 +1,8 @@
 package dev.spillway.storage.redis.testing;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -88,7 +86,7 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
     public List<Long> keyCounts() throws IOException, InterruptedException {
         List<Long> counts = new ArrayList<>();
         for (RedisServerProcess node : nodes) {
-            counts.add(Long.parseLong(cli(node.port(), "dbsize").strip()));
+            counts.add(Long.parseLong(RedisCli.run(node.port(), "dbsize").strip()));
         }
         return counts;
     }
@@ -170,31 +168,8 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
         String[] info = {""};
         BoundedPoll.until("redis cluster node on port " + port + " reports cluster_state:ok",
                 Duration.ofMillis(READY_TIMEOUT_MILLIS), () -> {
-                    info[0] = cliUnchecked(port, "cluster", "info");
+                    info[0] = RedisCli.runUnchecked(port, "cluster", "info");
                     return info[0].contains("cluster_state:ok");
                 }, () -> "; CLUSTER INFO:\n" + info[0]);
-    }
-
-    private static String cliUnchecked(int port, String... arguments) {
-        try {
-            return cli(port, arguments);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while running redis-cli", e);
-        }
-    }
-
-    /** Runs one redis-cli command against a node and returns its output. */
-    private static String cli(int port, String... arguments) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(RedisServerProcess.findOnPath("redis-cli").toString(),
-                "-h", HOST, "-p", Integer.toString(port)));
-        command.addAll(List.of(arguments));
-        Process cli = new ProcessBuilder(command).redirectErrorStream(true).start();
-        // Replies used here are a few hundred bytes at most, and redis-cli exits once it has printed one.
-        String output = new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        cli.waitFor(5, TimeUnit.SECONDS);
-        return output;
     }
 }

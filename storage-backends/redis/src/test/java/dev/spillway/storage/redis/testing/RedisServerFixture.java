@@ -2,6 +2,7 @@ package dev.spillway.storage.redis.testing;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 
 import dev.spillway.storage.redis.RedisServerProcess;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -10,7 +11,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A {@link RedisServerProcess} for a test class: a real, empty, non-persistent {@code redis-server}
- * on a loopback port, started as a child process and stopped by its pid.
+ * on a loopback port, plain or TLS only, started as a child process and stopped by its pid.
  *
  * <p>Either register it as an extension on a static field, which starts it before the class's
  * first test and stops it after the last:
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class RedisServerFixture implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
 
     private final int requestedPort;
+    private final Optional<RedisServerProcess.Tls> tls;
     private final List<String> extraArguments;
     private RedisServerProcess server;
     private int port;
@@ -37,13 +39,28 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
     }
 
     /**
+     * Creates a fixture that has not started a server yet; it will take TLS connections only, on a
+     * free port, and its {@link #address} is {@code rediss://127.0.0.1:port}.
+     *
+     * @param tls the server's certificate, key and CA, for example from {@link TestCertificates}
+     */
+    public RedisServerFixture(RedisServerProcess.Tls tls) {
+        this(0, Optional.of(tls), List.of());
+    }
+
+    /**
      * Creates a fixture that has not started a server yet.
      *
      * @param port           the port to listen on, or 0 for a free one
      * @param extraArguments further {@code redis-server} arguments, for example cluster mode
      */
     public RedisServerFixture(int port, List<String> extraArguments) {
+        this(port, Optional.empty(), extraArguments);
+    }
+
+    private RedisServerFixture(int port, Optional<RedisServerProcess.Tls> tls, List<String> extraArguments) {
         this.requestedPort = port;
+        this.tls = tls;
         this.extraArguments = List.copyOf(extraArguments);
     }
 
@@ -51,13 +68,14 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
      * Starts the server and waits until it answers {@code PING}.
      *
      * @return this fixture
-     * @throws IllegalStateException when this fixture was started before, or as {@link RedisServerProcess#start}
+     * @throws IllegalStateException when this fixture was started before, or as
+     *                               {@link RedisServerProcess#start(int, Optional, List)}
      */
     public RedisServerFixture start() throws IOException, InterruptedException {
         if (server != null) {
             throw new IllegalStateException("redis-server fixture already started (pid=" + server.pid() + ")");
         }
-        server = RedisServerProcess.start(requestedPort, extraArguments);
+        server = RedisServerProcess.start(requestedPort, tls, extraArguments);
         port = server.port();
         return this;
     }
@@ -75,7 +93,8 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
      * Starts an empty server again on the same port after {@link #kill}, and waits until it
      * answers {@code PING}.
      *
-     * @throws IllegalStateException when the fixture is closed, or as {@link RedisServerProcess#start}
+     * @throws IllegalStateException when the fixture is closed, or as
+     *                               {@link RedisServerProcess#start(int, Optional, List)}
      */
     public RedisServerFixture restart() throws IOException, InterruptedException {
         requireStarted();
@@ -83,7 +102,7 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
             throw new IllegalStateException("redis-server fixture on port " + port + " is closed");
         }
         server.close();
-        server = RedisServerProcess.start(port, extraArguments);
+        server = RedisServerProcess.start(port, tls, extraArguments);
         return this;
     }
 
@@ -93,7 +112,10 @@ public final class RedisServerFixture implements AutoCloseable, BeforeAllCallbac
         return port;
     }
 
-    /** Returns the server's address as Redisson and Spillway's configuration take it: {@code redis://127.0.0.1:port}. */
+    /**
+     * Returns the server's address as Redisson and Spillway's configuration take it:
+     * {@code redis://127.0.0.1:port}, or {@code rediss://} for a TLS server.
+     */
     public String address() {
         requireStarted();
         return server.address();
