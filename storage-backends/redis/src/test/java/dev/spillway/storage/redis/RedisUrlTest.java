@@ -4,8 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.URI;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Optional;
+
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 
 import org.junit.jupiter.api.Test;
 import org.redisson.config.ClusterServersConfig;
@@ -13,10 +18,11 @@ import org.redisson.config.Config;
 import org.redisson.config.ReadMode;
 import org.redisson.config.SentinelServersConfig;
 import org.redisson.config.SingleServerConfig;
+import org.redisson.config.SslVerificationMode;
 
 /**
- * URL to Redisson configuration. Standalone and Cluster also run against real servers elsewhere;
- * TLS and Sentinel are checked here only, as configuration.
+ * URL to Redisson configuration. Every scheme also runs against real servers: the backend contract
+ * tests for standalone, TLS, Sentinel and Cluster.
  */
 class RedisUrlTest {
 
@@ -50,6 +56,20 @@ class RedisUrlTest {
         assertThat(server.getDatabase()).isEqualTo(3);
         assertThat(server.getUsername()).isEqualTo("spill");
         assertThat(server.getPassword()).isEqualTo("p@ss+word");
+    }
+
+    @Test
+    void shouldTrustExactlyTheConfiguredCasAndStillCheckHostNames() throws Exception {
+        X509Certificate ca = jdkCa();
+        RedisUrl url = RedisUrl.parse(URI.create("rediss://cache.internal:6380"));
+
+        SingleServerConfig defaults = new Sections(url.toConfig(1000, List.of())).single();
+        SingleServerConfig pinned = new Sections(url.toConfig(1000, List.of(ca))).single();
+
+        assertThat(defaults.getSslTrustManagerFactory()).as("the JDK's default trust store").isNull();
+        X509TrustManager trust = (X509TrustManager) pinned.getSslTrustManagerFactory().getTrustManagers()[0];
+        assertThat(trust.getAcceptedIssuers()).containsExactly(ca);
+        assertThat(pinned.getSslVerificationMode()).isEqualTo(SslVerificationMode.STRICT);
     }
 
     @Test
@@ -96,6 +116,13 @@ class RedisUrlTest {
                 .hasMessageContaining("?master=NAME on a redis-sentinel:// URL");
         assertThatThrownBy(() -> RedisUrl.parse(URI.create("memcached://host")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("scheme redis");
+    }
+
+    /** Returns one CA certificate of the JDK's own trust store, so that none is committed here. */
+    private static X509Certificate jdkCa() throws Exception {
+        TrustManagerFactory jdk = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        jdk.init((KeyStore) null);
+        return ((X509TrustManager) jdk.getTrustManagers()[0]).getAcceptedIssuers()[0];
     }
 
     /** Redisson keeps a configuration's topology section protected; a subclass may read it. */

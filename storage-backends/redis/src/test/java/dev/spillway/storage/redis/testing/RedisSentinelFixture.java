@@ -73,9 +73,12 @@ public final class RedisSentinelFixture implements AutoCloseable, BeforeAllCallb
             master = RedisServerProcess.start(0, List.of());
             if (withReplica) {
                 replica = Optional.of(RedisServerProcess.start(0,
-                        List.of("--replicaof", HOST, Integer.toString(master.port()))));
-                // Sentinels learn of replicas from the master's INFO, which they read as they connect.
-                awaitField(master.port(), "replication", "connected_slaves", "1");
+                        List.of("--replicaof", HOST, Integer.toString(master.port()),
+                                // Load the master's snapshot straight from the socket: no dump.rdb in the working directory.
+                                "--repl-diskless-load", "on-empty-db")));
+                // Sentinels learn of replicas from the master's INFO, which they read as they
+                // connect; Redisson takes a replica that is still syncing for a replica that is down.
+                awaitField(replica.get().port(), "replication", "master_link_status", "up");
             }
             for (int i = 0; i < SENTINELS; i++) {
                 int port = RedisServerProcess.freeLoopbackPort();
