@@ -7,10 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import dev.spillway.storage.redis.RedisServerProcess;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -95,15 +93,7 @@ public final class RedisClusterFixture implements AutoCloseable, BeforeAllCallba
     @Override
     public void close() {
         nodes.forEach(RedisServerProcess::close);
-        if (directory != null) {
-            try (Stream<Path> files = Files.walk(directory)) {
-                for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(file);
-                }
-            } catch (IOException e) {
-                // Only the small nodes-*.conf files are left in java.io.tmpdir; the servers are gone.
-            }
-        }
+        ConfigDirectory.delete(directory);
     }
 
     /** Starts the cluster before the first test of the class that registers this extension. */

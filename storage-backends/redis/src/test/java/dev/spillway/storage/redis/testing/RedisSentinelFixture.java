@@ -5,12 +5,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 import dev.spillway.storage.redis.RedisServerProcess;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -150,15 +148,7 @@ public final class RedisSentinelFixture implements AutoCloseable, BeforeAllCallb
         if (master != null) {
             master.close();
         }
-        if (directory != null) {
-            try (Stream<Path> files = Files.walk(directory)) {
-                for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(file);
-                }
-            } catch (IOException e) {
-                // Only the small sentinel-*.conf files are left in java.io.tmpdir; the servers are gone.
-            }
-        }
+        ConfigDirectory.delete(directory);
     }
 
     /** Starts the deployment before the first test of the class that registers this extension. */
