@@ -20,6 +20,7 @@ import dev.spillway.storage.StorageBackend;
 import dev.spillway.storage.StorageBackends;
 import dev.spillway.storage.redis.RedisBlockKeys;
 import dev.spillway.storage.redis.RedisServerProcess;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -45,6 +46,11 @@ import org.openjdk.jmh.infra.ThreadParams;
  * <p>A second baseline, {@code Handoff}, runs the same raw client on an I/O thread of its own per
  * caller ({@link HandOff}): the raw client plus the two thread hand-offs that any client with an
  * asynchronous API pays.
+ *
+ * <p>A third form, {@code Paired} ({@code get1Paired}, ...), runs one tier call and one raw call in
+ * each invocation, alternating which goes first, and sums the nanoseconds each took ({@link Split}):
+ * both clients then see the same moments of a shared machine, whose speed drifts by more than the
+ * difference being measured between one measurement of a few seconds and the next.
  *
  * <p>Each operation runs with 1 caller thread and with 4 ({@code get1Tier} and {@code get4Tier},
  * and so on), so one run of {@code RemoteTierBenchmark} gives both. The tier's callers share one
@@ -199,9 +205,57 @@ public class RemoteTierBenchmark {
         }
     }
 
-    private void tierPut(Caller caller) {
+    /**
+     * The time each client took in the {@code Paired} benchmarks, summed over an iteration and over
+     * the caller threads: JMH reports the fields as secondary results ({@code get1Paired:tierNanos},
+     * ...), and the ratio {@code rawNanos / tierNanos} is the tier's speed over the raw client's, both
+     * having done {@code pairs} operations.
+     */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class Split {
+
+        /** Nanoseconds spent in tier calls. */
+        public long tierNanos;
+        /** Nanoseconds spent in raw calls. */
+        public long rawNanos;
+        /** Invocations: one tier call and one raw call each. */
+        public long pairs;
+
+        /** JMH reads the counters at the end of each iteration and leaves the reset to the state. */
+        @Setup(Level.Iteration)
+        public void reset() {
+            tierNanos = 0;
+            rawNanos = 0;
+            pairs = 0;
+        }
+
+        /**
+         * Runs both calls, the raw one first in every other invocation so that neither always
+         * follows the other (the second finds the server's and the caches' state the first left).
+         */
+        void run(HandOff.IoOperation<?> tier, HandOff.IoOperation<?> raw) throws IOException {
+            boolean rawFirst = (pairs++ & 1) == 1;
+            if (rawFirst) {
+                rawNanos += nanos(raw);
+            }
+            tierNanos += nanos(tier);
+            if (!rawFirst) {
+                rawNanos += nanos(raw);
+            }
+        }
+
+        private static long nanos(HandOff.IoOperation<?> operation) throws IOException {
+            long start = System.nanoTime();
+            operation.run();
+            return System.nanoTime() - start;
+        }
+    }
+
+    private Void tierPut(Caller caller) {
         int i = caller.nextBlock();
         backend.put(List.of(keys.get(i)), List.of(blocks.get(i))).join();
+        return null;
     }
 
     private Void rawPut(Caller caller) throws IOException {
@@ -308,5 +362,33 @@ public class RemoteTierBenchmark {
     @Threads(MAX_CALLERS)
     public long get4Handoff(Caller caller) {
         return caller.io.run(() -> rawGet(caller));
+    }
+
+    /** Tier and raw SET alternately, 1 caller; see {@link Split}. */
+    @Benchmark
+    @Threads(1)
+    public void put1Paired(Caller caller, Split split) throws IOException {
+        split.run(() -> tierPut(caller), () -> rawPut(caller));
+    }
+
+    /** Tier and raw SET alternately, 4 callers: each thread alternates, so both clients share the load. */
+    @Benchmark
+    @Threads(MAX_CALLERS)
+    public void put4Paired(Caller caller, Split split) throws IOException {
+        split.run(() -> tierPut(caller), () -> rawPut(caller));
+    }
+
+    /** Tier and raw GET alternately, 1 caller; see {@link Split}. */
+    @Benchmark
+    @Threads(1)
+    public void get1Paired(Caller caller, Split split) throws IOException {
+        split.run(() -> tierGet(caller), () -> rawGet(caller));
+    }
+
+    /** Tier and raw GET alternately, 4 callers. */
+    @Benchmark
+    @Threads(MAX_CALLERS)
+    public void get4Paired(Caller caller, Split split) throws IOException {
+        split.run(() -> tierGet(caller), () -> rawGet(caller));
     }
 }

@@ -13,6 +13,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.ssl.SslHandler;
 import org.redisson.client.NettyHook;
 import org.redisson.client.handler.CommandBatchEncoder;
 import org.redisson.client.handler.CommandDecoder;
@@ -172,7 +173,14 @@ final class BulkValueWriter extends ChannelOutboundHandlerAdapter {
             }
             CommandDecoder decoder = pipeline.get(CommandDecoder.class);
             if (decoder != null) {
-                decoder.setCumulator(new BulkReplyReader(channel));
+                // Redisson adds the TLS handler before calling the hook.
+                boolean plain = pipeline.get(SslHandler.class) == null;
+                BulkReplyReader reader = new BulkReplyReader(channel, plain);
+                decoder.setCumulator(reader);
+                if (plain) {
+                    channel.config().setRecvByteBufAllocator(
+                            reader.receiveAllocator(channel.config().getRecvByteBufAllocator()));
+                }
             }
         }
     }

@@ -6,6 +6,8 @@ import java.nio.ByteBuffer;
 
 import dev.spillway.storage.StorageBackend;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.buffer.UnpooledDirectByteBuf;
 import org.redisson.client.codec.BaseCodec;
 import org.redisson.client.codec.ByteArrayCodec;
 import org.redisson.client.protocol.Decoder;
@@ -18,13 +20,14 @@ import org.redisson.client.protocol.Encoder;
  * block does not fit, or when the call is already over). One copy, and nothing retained: the reply
  * buffer stays Netty's, so there is no reference count to get wrong. A large reply to a single GET
  * does not reach the value decoder: {@link BulkReplyReader} lands it part by part through
- * {@link #landPart} as it arrives.
+ * {@link #landPart} as it arrives, or lends the socket the rest of the destination to read into
+ * ({@link #lend}), which saves that copy too.
  *
  * <p><b>Lifetime of the destination.</b> Redisson can deliver a reply after the call's future has
  * completed (a response timeout completes it exceptionally while the reply is still on its way),
  * when the caller may already be reusing or have freed the destination. So every copy happens
  * inside the open window of this codec: {@link #close} ends the window, waiting for a
- * copy in progress to finish, and a reply decoded after that is dropped without touching the
+ * copy (or a lent read) in progress to finish, and a reply decoded after that is dropped without touching the
  * destination. {@code RedisBackend} closes every codec of a call before completing its future,
  * successfully or not, so the destination is only ever written while its caller is waiting.
  *
@@ -91,22 +94,49 @@ final class SegmentReadCodec extends BaseCodec {
      */
     boolean landPart(ByteBuf part, long offset) {
         int length = part.readableBytes();
-        synchronized (lock) {
-            if (state == CLOSED) {
-                part.skipBytes(length);
-                return false;
-            }
-            state = COPYING;
+        if (!beginCopy()) {
+            part.skipBytes(length);
+            return false;
         }
         try {
             copy(part, destination.asSlice(offset, length));
         } finally {
-            synchronized (lock) {
-                state = OPEN;
-                lock.notifyAll();
-            }
+            endCopy();
         }
         return true;
+    }
+
+    /**
+     * Lends the destination's bytes from {@code offset} on, {@code length} of them, as an empty
+     * receive buffer for one socket read to fill in place ({@link BulkReplyReader#lend}), if the
+     * call is still waiting and the destination is native memory. The window stays in a copy, so
+     * {@link #close} waits, until the buffer is released, which Netty does after a read that took
+     * nothing and {@link BulkReplyReader} after one that took bytes.
+     *
+     * @return the buffer, or null when the call is over or the destination is on the heap
+     */
+    ByteBuf lend(long offset, int length) {
+        if (!destination.isNative() || !beginCopy()) {
+            return null;
+        }
+        return new Lent(destination.asSlice(offset, length));
+    }
+
+    private boolean beginCopy() {
+        synchronized (lock) {
+            if (state == CLOSED) {
+                return false;
+            }
+            state = COPYING;
+            return true;
+        }
+    }
+
+    private void endCopy() {
+        synchronized (lock) {
+            state = OPEN;
+            lock.notifyAll();
+        }
     }
 
     /**
@@ -127,6 +157,21 @@ final class SegmentReadCodec extends BaseCodec {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Part of the destination as a receive buffer: nothing frees its memory; releasing it ends the copy. */
+    private final class Lent extends UnpooledDirectByteBuf {
+
+        Lent(MemorySegment part) {
+            super(UnpooledByteBufAllocator.DEFAULT, part.asByteBuffer(), Math.toIntExact(part.byteSize()));
+            clear();
+        }
+
+        @Override
+        protected void deallocate() {
+            super.deallocate();
+            endCopy();
         }
     }
 

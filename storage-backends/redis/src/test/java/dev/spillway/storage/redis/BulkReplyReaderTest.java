@@ -60,6 +60,71 @@ class BulkReplyReaderTest {
         assertThat(destination.asSlice(BLOCK).mismatch(arena.allocate(10).fill((byte) 0x77))).isEqualTo(-1);
     }
 
+    @Property(tries = 40)
+    void shouldHaveTheSocketReadTheRestOfALargeBlockStraightIntoTheDestination(
+            @ForAll @IntRange(min = 1, max = 9) int cuts, @ForAll long seed) {
+        byte[] block = random(BLOCK, seed);
+        MemorySegment destination = arena.allocate(BLOCK + 10).fill((byte) 0x77);
+        awaiting(RedisCommands.GET, new SegmentReadCodec(destination));
+        int[] lentReads = new int[1];
+
+        String decoded = feedLending(concat(bulk(block), ascii("+OK\r\n")), cuts, seed, lentReads);
+
+        assertThat(decoded).isEqualTo(":" + BLOCK + "\r\n+OK\r\n");
+        assertThat(destination.asSlice(0, BLOCK).mismatch(MemorySegment.ofArray(block))).isEqualTo(-1);
+        assertThat(destination.asSlice(BLOCK).mismatch(arena.allocate(10).fill((byte) 0x77))).isEqualTo(-1);
+        // Every read after the one with the length line and before the block's last byte is lent.
+        assertThat(lentReads[0]).isPositive();
+    }
+
+    @Test
+    void shouldLendNothingBehindTlsOrForAHeapDestination() {
+        awaiting(RedisCommands.GET, new SegmentReadCodec(arena.allocate(BLOCK)));
+        int[] lentReads = new int[1];
+        BulkReplyReader behindTls = new BulkReplyReader(channel, false);
+        behindTls.cumulate(ByteBufAllocator.DEFAULT, Unpooled.EMPTY_BUFFER,
+                Unpooled.wrappedBuffer(concat(ascii("$" + BLOCK + "\r\n"), new byte[100]))).release();
+        assertThat(behindTls.lend()).isNull();
+
+        byte[] heap = new byte[BLOCK];
+        awaiting(RedisCommands.GET, new SegmentReadCodec(MemorySegment.ofArray(heap)));
+        byte[] block = random(BLOCK, 8);
+        assertThat(feedLending(bulk(block), 4, 8, lentReads)).isEqualTo(":" + BLOCK + "\r\n");
+        assertThat(lentReads[0]).isZero();
+        assertThat(heap).isEqualTo(block);
+    }
+
+    @Test
+    void shouldHoldOffTheEndOfACallWhileItsDestinationIsLentToARead() throws InterruptedException {
+        MemorySegment destination = arena.allocate(BLOCK).fill((byte) 0x77);
+        SegmentReadCodec codec = new SegmentReadCodec(destination);
+        awaiting(RedisCommands.GET, codec);
+        BulkReplyReader reader = new BulkReplyReader(channel, true);
+        reader.cumulate(ByteBufAllocator.DEFAULT, Unpooled.EMPTY_BUFFER,
+                Unpooled.wrappedBuffer(concat(ascii("$" + BLOCK + "\r\n"), new byte[100]))).release();
+        ByteBuf read = reader.lend();
+        assertThat(read.writableBytes()).isEqualTo(BLOCK - 100);
+
+        Thread closer = new Thread(codec::close);
+        closer.start();
+        closer.join(200);
+        assertThat(closer.isAlive()).as("close() returned while a read could still write the destination").isTrue();
+        read.writeBytes(new byte[100]);
+        reader.cumulate(ByteBufAllocator.DEFAULT, Unpooled.EMPTY_BUFFER, read).release();
+        closer.join();
+
+        // The call is over: the rest is dropped, and the reply still ends as one integer.
+        assertThat(reader.lend()).isNull();
+        ByteBuf rest = reader.cumulate(ByteBufAllocator.DEFAULT, Unpooled.EMPTY_BUFFER,
+                Unpooled.wrappedBuffer(concat(new byte[BLOCK - 200], ascii("\r\n"))));
+        try {
+            assertThat(rest.toString(StandardCharsets.ISO_8859_1)).isEqualTo(":" + BLOCK + "\r\n");
+        } finally {
+            rest.release();
+        }
+        assertThat(destination.asSlice(200).mismatch(arena.allocate(BLOCK - 200).fill((byte) 0x77))).isEqualTo(-1);
+    }
+
     @Property(tries = 20)
     void shouldSkipABlockThatDoesNotFitAndSayMissing(@ForAll @IntRange(min = 1, max = 9) int cuts, @ForAll long seed) {
         MemorySegment destination = arena.allocate(BLOCK - 1).fill((byte) 0x77);
@@ -99,7 +164,7 @@ class BulkReplyReaderTest {
         assertThat(feed(bulk(block), 2, 6)).isEqualTo(new String(bulk(block), StandardCharsets.ISO_8859_1));
         // A reply that starts after bytes the decoder has not consumed yet.
         awaiting(RedisCommands.GET, codec);
-        BulkReplyReader reader = new BulkReplyReader(channel);
+        BulkReplyReader reader = new BulkReplyReader(channel, true);
         ByteBuf pending = Unpooled.copiedBuffer(ascii("+OK\r"));
         ByteBuf out = reader.cumulate(ByteBufAllocator.DEFAULT, pending, Unpooled.wrappedBuffer(bulk(block)));
         try {
@@ -123,9 +188,8 @@ class BulkReplyReaderTest {
      * everything undecoded until the end, and returns what the decoder has then.
      */
     private String feed(byte[] stream, int cuts, long seed) {
-        BulkReplyReader reader = new BulkReplyReader(channel);
-        SplittableRandom random = new SplittableRandom(seed);
-        int[] points = random.ints(cuts, 0, stream.length + 1).sorted().toArray();
+        BulkReplyReader reader = new BulkReplyReader(channel, true);
+        int[] points = cutPoints(stream, cuts, seed);
         ByteBuf cumulation = Unpooled.EMPTY_BUFFER;
         int from = 0;
         for (int i = 0; i <= points.length; i++) {
@@ -138,6 +202,52 @@ class BulkReplyReaderTest {
         } finally {
             cumulation.release();
         }
+    }
+
+    /**
+     * Feeds {@code stream} as a socket would with the reader's receive allocator: each read goes
+     * into the buffer {@link BulkReplyReader#lend} hands out, when it hands one out, and takes no
+     * more than that buffer's room; reads otherwise end at {@code cuts} random points. Counts the
+     * lent reads into {@code lentReads[0]}.
+     */
+    private String feedLending(byte[] stream, int cuts, long seed, int[] lentReads) {
+        BulkReplyReader reader = new BulkReplyReader(channel, true);
+        int[] points = cutPoints(stream, cuts, seed);
+        ByteBuf cumulation = Unpooled.EMPTY_BUFFER;
+        int from = 0;
+        int point = 0;
+        while (from < stream.length) {
+            while (point < points.length && points[point] <= from) {
+                point++;
+            }
+            int to = point < points.length ? points[point] : stream.length;
+            ByteBuf read = reader.lend();
+            if (read != null) {
+                lentReads[0]++;
+                to = Math.min(to, from + read.writableBytes());
+                read.writeBytes(stream, from, to - from);
+            } else {
+                read = Unpooled.copiedBuffer(stream, from, to - from);
+            }
+            from = to;
+            cumulation = reader.cumulate(ByteBufAllocator.DEFAULT, cumulation, read);
+        }
+        try {
+            return cumulation.toString(StandardCharsets.ISO_8859_1);
+        } finally {
+            cumulation.release();
+        }
+    }
+
+    /**
+     * Returns {@code cuts} sorted random points at which to cut {@code stream} into reads, none
+     * inside its first line: the reader takes over a reply only when its length line is whole in
+     * the first read, which the reply's first read always holds in practice.
+     */
+    private static int[] cutPoints(byte[] stream, int cuts, long seed) {
+        int lineEnd = new String(stream, StandardCharsets.ISO_8859_1).indexOf("\r\n") + 2;
+        return new SplittableRandom(seed).ints(cuts, 0, stream.length + 1)
+                .map(point -> point > 0 && point < lineEnd ? lineEnd : point).sorted().toArray();
     }
 
     private static byte[] bulk(byte[] value) {
