@@ -43,9 +43,14 @@ public final class BenchReport {
     private static final String SUITE = "dev.spillway.bench.";
     private static final double GB = 1e9;
 
-    /** One JMH result: a benchmark method with its parameters. */
+    /**
+     * One JMH result: a benchmark method with its parameters.
+     *
+     * @param counters its secondary results ({@code @AuxCounters}) by name, each with its value in
+     *                 every measured iteration of every fork
+     */
     record Result(String suite, String method, Map<String, String> params, String mode, double score, double error,
-                  String unit) {
+                  String unit, Map<String, double[]> counters) {
 
         /** Returns the score in seconds per operation, for the time modes. */
         double seconds() {
@@ -104,6 +109,21 @@ public final class BenchReport {
             new Pair("RemoteTierBenchmark", "G4 get, 4 callers (vs raw RESP behind a thread hand-off)", "get4Tier",
                     "get4Handoff", RemoteTierBenchmark::blockBytes));
 
+    /**
+     * A benchmark method that ran Spillway and its baselines in turns within each invocation and
+     * summed the nanoseconds each took in the counters {@code tierNanos}, {@code rawNanos} and
+     * {@code handoffNanos} ({@code RemoteTierBenchmark.Split}), so that all three were measured over
+     * the same moments of the machine.
+     */
+    private record Interleaved(String suite, String what, String method) {
+    }
+
+    private static final List<Interleaved> INTERLEAVED = List.of(
+            new Interleaved("RemoteTierBenchmark", "G4 put, 1 caller", "put1Interleaved"),
+            new Interleaved("RemoteTierBenchmark", "G4 put, 4 callers", "put4Interleaved"),
+            new Interleaved("RemoteTierBenchmark", "G4 get, 1 caller", "get1Interleaved"),
+            new Interleaved("RemoteTierBenchmark", "G4 get, 4 callers", "get4Interleaved"));
+
     private final List<Result> results;
 
     BenchReport(List<Result> results) {
@@ -141,10 +161,26 @@ public final class BenchReport {
             }
             JsonNode metric = node.get("primaryMetric");
             double error = metric.get("scoreError").isNumber() ? metric.get("scoreError").asDouble() : Double.NaN;
+            Map<String, double[]> counters = new TreeMap<>();
+            JsonNode secondary = node.get("secondaryMetrics");
+            if (secondary != null) {
+                secondary.properties().forEach(e -> counters.put(e.getKey(), iterations(e.getValue())));
+            }
             results.add(new Result(name.substring(0, dot), name.substring(dot + 1), params, node.get("mode").asText(),
-                    metric.get("score").asDouble(), error, metric.get("scoreUnit").asText()));
+                    metric.get("score").asDouble(), error, metric.get("scoreUnit").asText(), counters));
         }
         return results;
+    }
+
+    /** A metric's value in each measured iteration of each fork ({@code rawData}), or its score alone. */
+    private static double[] iterations(JsonNode metric) {
+        JsonNode forks = metric.get("rawData");
+        if (forks == null || forks.isEmpty()) {
+            return new double[] {metric.get("score").asDouble()};
+        }
+        List<Double> values = new ArrayList<>();
+        forks.forEach(fork -> fork.forEach(value -> values.add(value.asDouble())));
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     private List<Result> of(String suite, String method) {
@@ -175,8 +211,64 @@ public final class BenchReport {
                         b.map(r -> "**%.2fx**".formatted(s.opsPerSecond() / r.opsPerSecond())).orElse("")));
             }
         }
-        md.append('\n').append(ttftTable()).append('\n').append(layerwiseTable());
+        md.append('\n').append(interleavedTable()).append('\n').append(ttftTable()).append('\n').append(layerwiseTable());
         return md.toString();
+    }
+
+    /**
+     * The interleaved measurements: time per operation of each client and the tier's speed over
+     * each baseline's, over the whole run and, in brackets, the lowest and highest of the iterations.
+     */
+    private String interleavedTable() {
+        StringBuilder md = new StringBuilder("Interleaved, each client in turn within every invocation (time per "
+                + "operation; ratio = baseline time / Spillway time over the run, and the lowest and highest "
+                + "iteration):\n\n| measurement | parameters | Spillway | raw | raw behind a hand-off "
+                + "| ratio to raw | ratio to hand-off |\n|---|---|---|---|---|---|---|\n");
+        for (Interleaved row : INTERLEAVED) {
+            List<Result> runs = of(row.suite(), row.method());
+            if (runs.isEmpty()) {
+                md.append("| %s | | not run | | | | |\n".formatted(row.what()));
+            }
+            for (Result r : runs) {
+                double[] tier = r.counters().get("tierNanos");
+                double[] raw = r.counters().get("rawNanos");
+                double[] handoff = r.counters().get("handoffNanos");
+                double[] rounds = r.counters().get("rounds");
+                if (tier == null || raw == null || handoff == null || rounds == null) {
+                    md.append("| %s | %s | counters missing | | | | |\n".formatted(row.what(), params(r.params())));
+                    continue;
+                }
+                double operations = sum(rounds);
+                md.append("| %s | %s | %s | %s | %s | %s | %s |\n".formatted(row.what(), params(r.params()),
+                        perOperation(tier, operations), perOperation(raw, operations),
+                        perOperation(handoff, operations), ratio(raw, tier), ratio(handoff, tier)));
+            }
+        }
+        return md.toString();
+    }
+
+    private static String perOperation(double[] nanos, double operations) {
+        return number(sum(nanos) / operations / 1e3) + " µs";
+    }
+
+    /** {@code baseline / spillway} over the run, then over each iteration's pair: "**0.91x** (0.85-0.97)". */
+    private static String ratio(double[] baseline, double[] spillway) {
+        double low = Double.POSITIVE_INFINITY;
+        double high = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < Math.min(baseline.length, spillway.length); i++) {
+            double r = baseline[i] / spillway[i];
+            low = Math.min(low, r);
+            high = Math.max(high, r);
+        }
+        return "**%.2fx** (%.2f-%.2f)".formatted(sum(baseline) / sum(spillway), low, high);
+    }
+
+    private static double sum(double[] values) {
+        double total = 0;
+        for (double v : values) {
+            total += v;
+        }
+        return total;
     }
 
     private static String params(Map<String, String> params) {
@@ -317,7 +409,9 @@ public final class BenchReport {
     Optional<LineChart> bandwidthChart() {
         List<double[]> points = new ArrayList<>();
         List<String> reads = List.of("retrieve", "tierGet", "get1Tier");
-        for (Pair pair : PAIRS.stream().filter(p -> reads.contains(p.spillway())).toList()) {
+        // One point per tier: its raw baseline, not also the same raw call behind a hand-off.
+        for (Pair pair : PAIRS.stream()
+                .filter(p -> reads.contains(p.spillway()) && !p.baseline().endsWith("Handoff")).toList()) {
             List<Result> spillway = of(pair.suite(), pair.spillway());
             if (spillway.isEmpty()) {
                 continue;

@@ -47,10 +47,10 @@ import org.openjdk.jmh.infra.ThreadParams;
  * caller ({@link HandOff}): the raw client plus the two thread hand-offs that any client with an
  * asynchronous API pays.
  *
- * <p>A third form, {@code Paired} ({@code get1Paired}, ...), runs one tier call and one raw call in
- * each invocation, alternating which goes first, and sums the nanoseconds each took ({@link Split}):
- * both clients then see the same moments of a shared machine, whose speed drifts by more than the
- * difference being measured between one measurement of a few seconds and the next.
+ * <p>A third form, {@code Interleaved} ({@code get1Interleaved}, ...), runs one call of each of the
+ * three (tier, raw, hand-off) in each invocation, in turns, and sums the nanoseconds each took
+ * ({@link Split}): all three then see the same moments of a shared machine, whose speed drifts
+ * between one measurement of a few seconds and the next by more than the differences measured.
  *
  * <p>Each operation runs with 1 caller thread and with 4 ({@code get1Tier} and {@code get4Tier},
  * and so on), so one run of {@code RemoteTierBenchmark} gives both. The tier's callers share one
@@ -206,10 +206,10 @@ public class RemoteTierBenchmark {
     }
 
     /**
-     * The time each client took in the {@code Paired} benchmarks, summed over an iteration and over
-     * the caller threads: JMH reports the fields as secondary results ({@code get1Paired:tierNanos},
-     * ...), and the ratio {@code rawNanos / tierNanos} is the tier's speed over the raw client's, both
-     * having done {@code pairs} operations.
+     * The time each client took in the {@code Interleaved} benchmarks, summed over the iterations
+     * and the caller threads: JMH reports the fields as secondary results
+     * ({@code get1Interleaved:tierNanos}, ...). Each of the three did {@code rounds} operations, so
+     * {@code rawNanos / tierNanos} is the tier's speed over the raw client's.
      */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.EVENTS)
@@ -219,29 +219,33 @@ public class RemoteTierBenchmark {
         public long tierNanos;
         /** Nanoseconds spent in raw calls. */
         public long rawNanos;
-        /** Invocations: one tier call and one raw call each. */
-        public long pairs;
+        /** Nanoseconds spent in raw calls behind a hand-off. */
+        public long handoffNanos;
+        /** Invocations: one call of each client each. */
+        public long rounds;
 
         /** JMH reads the counters at the end of each iteration and leaves the reset to the state. */
         @Setup(Level.Iteration)
         public void reset() {
             tierNanos = 0;
             rawNanos = 0;
-            pairs = 0;
+            handoffNanos = 0;
+            rounds = 0;
         }
 
         /**
-         * Runs both calls, the raw one first in every other invocation so that neither always
-         * follows the other (the second finds the server's and the caches' state the first left).
+         * Runs one call of each client, starting with a different one each time so that none
+         * always follows another (each finds the server and the caches as the one before left them).
          */
-        void run(HandOff.IoOperation<?> tier, HandOff.IoOperation<?> raw) throws IOException {
-            boolean rawFirst = (pairs++ & 1) == 1;
-            if (rawFirst) {
-                rawNanos += nanos(raw);
-            }
-            tierNanos += nanos(tier);
-            if (!rawFirst) {
-                rawNanos += nanos(raw);
+        void run(HandOff.IoOperation<?> tier, HandOff.IoOperation<?> raw, HandOff.IoOperation<?> handoff)
+                throws IOException {
+            int first = (int) (rounds++ % 3);
+            for (int k = 0; k < 3; k++) {
+                switch ((first + k) % 3) {
+                    case 0 -> tierNanos += nanos(tier);
+                    case 1 -> rawNanos += nanos(raw);
+                    default -> handoffNanos += nanos(handoff);
+                }
             }
         }
 
@@ -364,31 +368,31 @@ public class RemoteTierBenchmark {
         return caller.io.run(() -> rawGet(caller));
     }
 
-    /** Tier and raw SET alternately, 1 caller; see {@link Split}. */
+    /** Tier, raw and hand-off SET in turn, 1 caller; see {@link Split}. */
     @Benchmark
     @Threads(1)
-    public void put1Paired(Caller caller, Split split) throws IOException {
-        split.run(() -> tierPut(caller), () -> rawPut(caller));
+    public void put1Interleaved(Caller caller, Split split) throws IOException {
+        split.run(() -> tierPut(caller), () -> rawPut(caller), () -> caller.io.run(() -> rawPut(caller)));
     }
 
-    /** Tier and raw SET alternately, 4 callers: each thread alternates, so both clients share the load. */
+    /** Tier, raw and hand-off SET in turn, 4 callers: each thread takes turns, so the clients share the load. */
     @Benchmark
     @Threads(MAX_CALLERS)
-    public void put4Paired(Caller caller, Split split) throws IOException {
-        split.run(() -> tierPut(caller), () -> rawPut(caller));
+    public void put4Interleaved(Caller caller, Split split) throws IOException {
+        split.run(() -> tierPut(caller), () -> rawPut(caller), () -> caller.io.run(() -> rawPut(caller)));
     }
 
-    /** Tier and raw GET alternately, 1 caller; see {@link Split}. */
+    /** Tier, raw and hand-off GET in turn, 1 caller; see {@link Split}. */
     @Benchmark
     @Threads(1)
-    public void get1Paired(Caller caller, Split split) throws IOException {
-        split.run(() -> tierGet(caller), () -> rawGet(caller));
+    public void get1Interleaved(Caller caller, Split split) throws IOException {
+        split.run(() -> tierGet(caller), () -> rawGet(caller), () -> caller.io.run(() -> rawGet(caller)));
     }
 
-    /** Tier and raw GET alternately, 4 callers. */
+    /** Tier, raw and hand-off GET in turn, 4 callers. */
     @Benchmark
     @Threads(MAX_CALLERS)
-    public void get4Paired(Caller caller, Split split) throws IOException {
-        split.run(() -> tierGet(caller), () -> rawGet(caller));
+    public void get4Interleaved(Caller caller, Split split) throws IOException {
+        split.run(() -> tierGet(caller), () -> rawGet(caller), () -> caller.io.run(() -> rawGet(caller)));
     }
 }

@@ -28,6 +28,10 @@ class BenchReportTest {
         assertThat(md).contains("| RetrieveBenchmark |").contains("**1.25x**");
         // G4 get: 1500 against 2000 ops/s.
         assertThat(md).contains("blockMib=1").contains("**0.75x**");
+        // Interleaved G4 get: 3 rounds; tier 3 ms, raw 2.4 ms, hand-off 3 ms in all; iterations 0.9 and 0.75.
+        assertThat(md).contains("| G4 get, 1 caller | blockMib=1 | 1000 µs | 800 µs | 1000 µs | **0.80x** (0.75-0.90) "
+                + "| **1.00x** (1.00-1.00) |");
+        assertThat(md).contains("| G4 put, 4 callers | | not run |");
         // Layer-wise: (22 - 14) / min(10, 12) = 0.80.
         assertThat(md).contains("| 1 | 10.00 | 12.00 | 22.00 | 14.00 | **0.80** |");
         // TTFT 4096 at 100% in G2: cold 1600 / 16 = 100x; floor 7 + 1 ms = 8 ms, so 2x.
@@ -54,6 +58,21 @@ class BenchReportTest {
         String twice = Files.readString(readme);
         assertThat(twice).contains(BenchReport.BEGIN + "\nreplaced\n" + BenchReport.END).doesNotContain("**1.25x**");
         assertThat(twice.indexOf(BenchReport.BEGIN)).isEqualTo(twice.lastIndexOf(BenchReport.BEGIN));
+    }
+
+    @Test
+    void shouldChartOnePointPerTierWhenOnlyTheRemoteTierRan() throws IOException {
+        String row = """
+                {"benchmark": "dev.spillway.bench.RemoteTierBenchmark.%s", "mode": "thrpt", "params": {"blockMib": "1"},
+                 "primaryMetric": {"score": %s, "scoreError": 1.0, "scoreUnit": "ops/s"}}""";
+        Path json = Files.writeString(dir.resolve("remote.json"), "[" + String.join(",", row.formatted("get1Tier", "1500"),
+                row.formatted("get1Raw", "2000"), row.formatted("get1Handoff", "1800")) + "]");
+        BenchReport report = new BenchReport(BenchReport.read(json));
+
+        report.writeCharts(dir);
+
+        assertThat(report.bandwidthChart()).isPresent();
+        assertThat(Files.readAllBytes(dir.resolve("bandwidth.png"))).startsWith(0x89, 'P', 'N', 'G');
     }
 
     @Test

@@ -59,9 +59,10 @@ import org.slf4j.LoggerFactory;
  *       after its write is over; a write still stuck in a stalled connection's outbound buffer when
  *       its command fails is ended by closing that connection. A get decodes each reply with a
  *       {@link SegmentReadCodec} of its own, which copies the bulk string from Netty's receive
- *       buffers straight into the caller's segment, and which the call closes before completing its
- *       future, so a reply that arrives after a timeout is dropped rather than written into memory
- *       the caller has taken back. That copy runs on a Netty event loop, so {@link #get}'s
+ *       buffers straight into the caller's segment (for a large block on a plain connection, the
+ *       socket reads most of it into the segment itself, see {@link BulkReplyReader}), and which
+ *       the call closes before completing its future, so a reply that arrives after a timeout is
+ *       dropped rather than written into memory the caller has taken back. That copy runs on a Netty event loop, so {@link #get}'s
  *       destinations must be segments of a shared (or global or automatic) arena, not a confined
  *       one; a put's blocks likewise, and in native memory (a heap block is copied first).</li>
  *   <li><b>Failures never reach the request thread.</b> No call blocks or throws for I/O reasons. A
