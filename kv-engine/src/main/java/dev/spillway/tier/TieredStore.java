@@ -1,6 +1,5 @@
 package dev.spillway.tier;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -60,8 +59,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A retrieve serves each chunk from a G2 lease, or reads its block from G3, else G4, into a
  * per-thread staging buffer, where the verifying backend checks it; the payload goes to the sink
- * and is promoted into G2, so that the next lookup hits G2. The first chunk no tier returns ends the
- * retrieve. Lookups pin only G2 (and G1) chunks: a lower-tier chunk may be gone by the retrieve,
+ * and is promoted into G2, so that the next lookup hits G2. The blocks of the chunks that follow a
+ * chunk read from below, up to the next chunk a memory tier holds, are read with it, in one batched
+ * call per tier ({@link ReadAhead}), so that a prompt's lower-tier chunks cost one round trip per
+ * window rather than one each. The first chunk no tier returns ends the retrieve. Lookups pin only G2 (and G1) chunks: a lower-tier chunk may be gone by the retrieve,
  * which then delivers less.
  *
  * <h2>The device tier (G1)</h2>
@@ -88,8 +89,10 @@ import org.slf4j.LoggerFactory;
 public final class TieredStore implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TieredStore.class);
-    /** {@link Level#read}'s answer when the backend did not answer in time. */
-    private static final int READ_TIMED_OUT = -2;
+    /** The bytes of blocks one retrieving thread reads ahead from the lower tiers, at most ({@link ReadAhead}). */
+    private static final long READ_AHEAD_BYTES = 32L << 20;
+    /** The most chunks one read-ahead window takes, however small the blocks. */
+    private static final int MAX_READ_AHEAD_CHUNKS = 16;
     /** How long {@link #close} waits for the write-behind queues to take and write what is left. */
     private static final long CLOSE_FLUSH_MILLIS = 10_000;
 
@@ -102,8 +105,8 @@ public final class TieredStore implements AutoCloseable {
     private final boolean writeBack;
     private final long pinTimeoutNanos;
     private final ThreadLocal<long[][]> hashScratch = ThreadLocal.withInitial(() -> new long[][] {new long[0]});
-    /** Each thread's staging buffer for blocks read from a lower tier; dropped after a read times out. */
-    private final ThreadLocal<MemorySegment> staging;
+    /** Each thread's reads from the lower tiers, with their staging buffers. */
+    private final ThreadLocal<ReadAhead> readAhead;
 
     private final Counter lookups;
     private final Counter requestedTokens;
@@ -124,10 +127,6 @@ public final class TieredStore implements AutoCloseable {
         this.host = host;
         this.device = device;
         this.pinTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(pinTimeoutMillis);
-        long blockBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
-        // An automatic arena: a backend completes reads on its own threads, and one that answers
-        // after its timeout may still write into a buffer the reader has given up.
-        this.staging = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(blockBytes, Long.BYTES));
         this.lookups = metrics.counter("spillway_lookup_requests_total", "Lookups of a prompt prefix");
         this.requestedTokens = metrics.counter("spillway_lookup_requested_tokens_total", "Prompt tokens looked up");
         this.hitTokens = hitTokens(metrics, host.tier());
@@ -151,6 +150,11 @@ public final class TieredStore implements AutoCloseable {
             stopWriters();
             throw e;
         }
+        long blockBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
+        int window = Math.clamp(READ_AHEAD_BYTES / blockBytes, 1, MAX_READ_AHEAD_CHUNKS);
+        Level[] below = levels;
+        this.readAhead = ThreadLocal.withInitial(() -> new ReadAhead(blockBytes, window, below.length,
+                (level, keys, buffers) -> below[level].read(keys, buffers)));
         this.writeBack = writePolicy == WritePolicy.WRITE_BACK && levels.length > 0;
         if (writeBack) {
             Level[] all = levels;
@@ -513,6 +517,7 @@ public final class TieredStore implements AutoCloseable {
         int fromHost = 0;
         int fromDevice = 0;
         int[] fromLevel = levels.length == 0 ? null : new int[levels.length];
+        ReadAhead below = readAhead(fromLevel);
         for (int i = 0; i < chunks; i++) {
             try (BlockLease lease = host.acquire(hashes[2 * i], hashes[2 * i + 1], true)) {
                 if (lease != null) {
@@ -527,7 +532,7 @@ public final class TieredStore implements AutoCloseable {
                 continue;
             }
             int length = chunker.chunkLength(numTokens, i);
-            int level = fromLevel == null ? -1 : retrieveBelow(hashes, i, chunker.chunkStart(i), length, sink);
+            int level = below == null ? -1 : retrieveBelow(below, hashes, numTokens, chunks, i, sink);
             if (level < 0) {
                 break;
             }
@@ -556,15 +561,16 @@ public final class TieredStore implements AutoCloseable {
         int fromHost = 0;
         int fromDevice = 0;
         int[] fromLevel = levels.length == 0 ? null : new int[levels.length];
+        ReadAhead below = readAhead(fromLevel);
         for (int i = 0; i < chunks; i++) {
             BlockLease lease = host.acquire(hashes[2 * i], hashes[2 * i + 1], true);
             if (lease != null) {
                 fromHost += lease.tokens();
             } else if (device != null && (lease = leaseFromDevice(hashes, i, chunker.chunkStart(i))) != null) {
                 fromDevice += lease.tokens();
-            } else if (fromLevel != null) {
+            } else if (below != null) {
                 int length = chunker.chunkLength(numTokens, i);
-                int level = retrieveBelow(hashes, i, chunker.chunkStart(i), length, (c, s, n, src) -> { });
+                int level = retrieveBelow(below, hashes, numTokens, chunks, i, (c, s, n, src) -> { });
                 lease = level < 0 ? null : host.acquire(hashes[2 * i], hashes[2 * i + 1], false);
                 if (lease != null) {
                     fromLevel[level] += length;
@@ -647,32 +653,41 @@ public final class TieredStore implements AutoCloseable {
         return outcome == MemoryTier.FULL ? null : host.acquire(hashes[2 * chunk], hashes[2 * chunk + 1], false);
     }
 
+    /** This thread's lower-tier reads, emptied for a new retrieve; null when there are no lower tiers. */
+    private ReadAhead readAhead(int[] fromLevel) {
+        if (fromLevel == null) {
+            return null;
+        }
+        ReadAhead below = readAhead.get();
+        below.reset();
+        return below;
+    }
+
     /**
-     * Reads chunk {@code chunk} from the first lower tier that returns it intact, promotes it into
-     * host memory and delivers it.
+     * Delivers chunk {@code chunk} from the first lower tier that returns it intact, reading it
+     * with the chunks after it that the retrieve will need from below too ({@link ReadAhead}), and
+     * promotes it into host memory.
      *
+     * @param chunks the retrieve's end: no chunk from there on is read
      * @return the index of the level that served it, or -1 when none did
      */
-    private int retrieveBelow(long[] hashes, int chunk, int startToken, int length, KvSink sink) {
-        BlockKey key = hasher.blockKey(hashes[2 * chunk], hashes[2 * chunk + 1], length);
-        for (int t = 0; t < levels.length; t++) {
-            MemorySegment buffer = staging.get();
-            int read = levels[t].read(key, buffer);
-            if (read == READ_TIMED_OUT) {
-                staging.remove();
-            }
-            if (read < 0) {
-                continue;
-            }
-            MemorySegment payload = BlockFormat.payload(buffer.asSlice(0, read));
-            // A full host tier only loses the promotion; the chunk is still delivered. Level t holds
-            // it, so write-back need not write it there again.
-            host.store(hashes, chunk, startToken, length,
-                    (c, s, n, dst) -> MemorySegment.copy(payload, 0, dst, 0, dst.byteSize()), 1 << t);
-            sink.write(chunk, startToken, length, payload);
-            return t;
+    private int retrieveBelow(ReadAhead below, long[] hashes, int numTokens, int chunks, int chunk, KvSink sink) {
+        TokenChunker chunker = hasher.chunker();
+        int t = below.level(chunk,
+                k -> hasher.blockKey(hashes[2 * k], hashes[2 * k + 1], chunker.chunkLength(numTokens, k)),
+                k -> k < chunks && !resident(host, hashes, k) && (device == null || !resident(device, hashes, k)));
+        if (t < 0) {
+            return -1;
         }
-        return -1;
+        int startToken = chunker.chunkStart(chunk);
+        int length = chunker.chunkLength(numTokens, chunk);
+        MemorySegment payload = BlockFormat.payload(below.block(chunk));
+        // A full host tier only loses the promotion; the chunk is still delivered. Level t holds
+        // it, so write-back need not write it there again.
+        host.store(hashes, chunk, startToken, length,
+                (c, s, n, dst) -> MemorySegment.copy(payload, 0, dst, 0, dst.byteSize()), 1 << t);
+        sink.write(chunk, startToken, length, payload);
+        return t;
     }
 
     private long[] hashes(int[] tokens, int numTokens) {
@@ -800,23 +815,26 @@ public final class TieredStore implements AutoCloseable {
         }
 
         /**
-         * Reads a verified block into {@code buffer}.
+         * Reads verified blocks into {@code buffers}, one per key, in one call.
          *
-         * @return its length, {@link dev.spillway.storage.StorageBackend#MISSING} when absent, failed or
-         *         corrupt, or {@link #READ_TIMED_OUT}
+         * @return per key the block's length, or {@link StorageBackend#MISSING}
+         *         when absent, failed or corrupt; {@code null} when the backend did not answer in
+         *         time (or the wait was interrupted), so that it may still write into the buffers
          */
-        int read(BlockKey key, MemorySegment buffer) {
+        int[] read(List<BlockKey> keys, List<MemorySegment> buffers) {
             try {
-                return lower.backend().get(List.of(key), List.of(buffer)).get(lower.timeoutMillis(), TimeUnit.MILLISECONDS)[0];
+                return lower.backend().get(keys, buffers).get(lower.timeoutMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
                 getErrors.increment();
-                return READ_TIMED_OUT;
+                return null;
             } catch (ExecutionException | RuntimeException e) {
                 getErrors.increment();
-                return -1;
+                int[] missing = new int[keys.size()];
+                Arrays.fill(missing, StorageBackend.MISSING);
+                return missing;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return -1;
+                return null;
             }
         }
     }

@@ -15,6 +15,7 @@ import dev.spillway.layout.DType;
 import dev.spillway.layout.KvLayout;
 import dev.spillway.memory.HostArena;
 import dev.spillway.metrics.SpillwayMetrics;
+import dev.spillway.storage.MeteredBackend;
 import dev.spillway.storage.VerifyingBackend;
 import dev.spillway.storage.redis.RedisBackend;
 import dev.spillway.storage.redis.testing.RedisServerFixture;
@@ -22,7 +23,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The remote tier (G4) under a {@link TieredStore} with a host tier of four slots, on a real
- * {@code redis-server}: chunks evicted from host memory come back from Redis byte for byte, and a
+ * {@code redis-server}: chunks evicted from host memory come back from Redis byte for byte, a
+ * prompt's chunks in one batched call, and a
  * killed Redis turns lookups and retrieves into misses and writes into counted failures, never an
  * exception, and a stopped (hanging) Redis fills the write-behind queue without holding up a store.
  */
@@ -35,6 +37,7 @@ class TieredStoreRemoteTierTest {
     private static final String G2_HITS = "spillway_lookup_hit_tokens_total{tier=\"G2\"}";
     private static final String G4_HITS = "spillway_lookup_hit_tokens_total{tier=\"G4\"}";
     private static final String G4_STORED = "spillway_stored_chunks_total{tier=\"G4\"}";
+    private static final String G4_GETS = "spillway_backend_operations_total{backend=\"redis\",operation=\"get\"}";
     private static final int QUEUE_CHUNKS = 64;
 
     private final SpillwayMetrics metrics = new SpillwayMetrics();
@@ -47,8 +50,8 @@ class TieredStoreRemoteTierTest {
     private TieredStore open(RedisServerFixture redis, int queueChunks) {
         SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_CHUNK_SIZE", "4", "SPILLWAY_REMOTE_URL", redis.address(),
                 "SPILLWAY_REMOTE_TIMEOUT_MS", Long.toString(TIMEOUT_MILLIS)));
-        VerifyingBackend remote = new VerifyingBackend(RedisBackend.open(URI.create(redis.address()), config, metrics),
-                LAYOUT, metrics);
+        VerifyingBackend remote = new VerifyingBackend(
+                new MeteredBackend(RedisBackend.open(URI.create(redis.address()), config, metrics), metrics), LAYOUT, metrics);
         return TieredStore.create(hasher, LAYOUT, HOST_SLOTS * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
                 false, 30_000, metrics, List.of(new LowerTier(Tier.REMOTE, remote, TIMEOUT_MILLIS, 1, queueChunks)),
                 WritePolicy.WRITE_THROUGH);
@@ -94,6 +97,22 @@ class TieredStoreRemoteTierTest {
             long hostHits = metrics.value(G2_HITS);
             assertThat(store.lookup(first, 12)).isEqualTo(12);
             assertThat(metrics.value(G2_HITS) - hostHits).as("promoted into host memory").isEqualTo(12);
+        }
+    }
+
+    @Test
+    void shouldReadAPromptsChunksFromRedisInOneCall() throws Exception {
+        try (RedisServerFixture redis = new RedisServerFixture().start(); TieredStore store = open(redis)) {
+            // Four chunks each, as many as host memory holds: the second prompt evicts the first.
+            int[] first = prompt(1, 16);
+            storeAndFlush(store, first);
+            storeAndFlush(store, prompt(500, 16));
+            assertThat(store.lookup(first, 16)).isEqualTo(16);
+            assertThat(metrics.value(G2_HITS)).as("nothing of the first prompt left in host memory").isZero();
+            long gets = metrics.value(G4_GETS);
+
+            assertThat(retrieveChecked(store, first)).containsExactly(0, 4, 8, 12);
+            assertThat(metrics.value(G4_GETS) - gets).as("calls that read the four chunks from Redis").isEqualTo(1);
         }
     }
 
