@@ -7,12 +7,13 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * The raw baseline of {@link RemoteTierBenchmark}: the least a Java client can do to SET and GET a
  * binary value in Redis. One blocking socket, RESP written by hand, the value sent straight from the
- * caller's segment and the bulk reply read straight into the caller's buffer, with no heap copy, no
- * pipeline and no event loop. Not thread-safe: one instance (one connection) per caller thread.
+ * caller's segment and the bulk reply read straight into the caller's buffer, with no heap copy and
+ * no event loop; several GETs are pipelined only by {@link #getAll}. Not thread-safe: one instance (one connection) per caller thread.
  */
 final class RawResp implements AutoCloseable {
 
@@ -59,13 +60,43 @@ final class RawResp implements AutoCloseable {
      * @throws IOException when the value does not fit {@code destination}, or on an error reply
      */
     long get(byte[] key, MemorySegment destination) throws IOException {
+        sendGet(key);
+        return readBulk(destination);
+    }
+
+    /**
+     * Pipelined {@code GET}s: sends one per key, then reads the replies in order, each into its
+     * destination, as a client batching a request's blocks does.
+     *
+     * @return per key the value's length, or -1 when the key is absent
+     * @throws IOException as {@link #get} does
+     */
+    long[] getAll(List<byte[]> keys, List<MemorySegment> destinations) throws IOException {
+        for (byte[] key : keys) {
+            sendGet(key);
+        }
+        long[] lengths = new long[keys.size()];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = readBulk(destinations.get(i));
+        }
+        return lengths;
+    }
+
+    private void sendGet(byte[] key) throws IOException {
         small.clear();
         putAscii("*2\r\n$3\r\nGET\r\n$" + key.length + "\r\n");
         small.put(key);
         putAscii("\r\n");
         writeAll(small.flip());
+    }
 
-        // The "$<length>\r\n" line: read what arrives, then move any value bytes that came with it.
+    /**
+     * Reads one bulk reply into {@code destination}, and nothing after it, so that pipelined
+     * replies can be read one after another. The reply line is read into the small buffer, which
+     * may take the value's first bytes with it but never more than the value: the values read
+     * here are larger than that buffer.
+     */
+    private long readBulk(MemorySegment destination) throws IOException {
         small.clear();
         int lineEnd;
         while ((lineEnd = indexOfCrlf(small)) < 0) {

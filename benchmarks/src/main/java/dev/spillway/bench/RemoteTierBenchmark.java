@@ -70,6 +70,8 @@ public class RemoteTierBenchmark {
 
     private static final int BLOCKS = 16;
     private static final int MAX_CALLERS = 4;
+    /** Blocks per call in the batched gets: a retrieve's read-ahead window of 1 MiB blocks holds 16 at most. */
+    private static final int BATCH = 8;
 
     /** Encoded block size in MiB (plus the 96-byte header): 1 or 4. */
     @Param({"1", "4"})
@@ -175,6 +177,7 @@ public class RemoteTierBenchmark {
         private HandOff io;
         private Arena arena;
         private MemorySegment readBuffer;
+        private List<MemorySegment> batchBuffers;
         private int next;
 
         /** Connects the raw client; callers start a quarter of the blocks apart so they touch different keys. */
@@ -185,6 +188,10 @@ public class RemoteTierBenchmark {
             // Shared, not confined: the tier copies a reply into it on a Redisson thread.
             arena = Arena.ofShared();
             readBuffer = arena.allocate(bench.blockBytes, 4096);
+            batchBuffers = new ArrayList<>(BATCH);
+            for (int i = 0; i < BATCH; i++) {
+                batchBuffers.add(arena.allocate(bench.blockBytes, 4096));
+            }
             next = thread.getThreadIndex() * (BLOCKS / MAX_CALLERS);
         }
 
@@ -282,6 +289,37 @@ public class RemoteTierBenchmark {
             throw new IllegalStateException("raw read " + length + " bytes, expected " + blockBytes);
         }
         return length;
+    }
+
+    /** The first {@link #BATCH} keys from the caller's next block on, and their raw forms. */
+    private List<Integer> batch(Caller caller) {
+        List<Integer> indices = new ArrayList<>(BATCH);
+        for (int i = 0; i < BATCH; i++) {
+            indices.add(caller.nextBlock());
+        }
+        return indices;
+    }
+
+    private Void tierGetBatch(Caller caller) {
+        List<Integer> indices = batch(caller);
+        int[] lengths = backend.get(indices.stream().map(keys::get).toList(), caller.batchBuffers).join();
+        for (int length : lengths) {
+            if (length != blockBytes) {
+                throw new IllegalStateException("tier read " + length + " bytes, expected " + blockBytes);
+            }
+        }
+        return null;
+    }
+
+    private Void rawGetBatch(Caller caller) throws IOException {
+        List<Integer> indices = batch(caller);
+        long[] lengths = caller.raw.getAll(indices.stream().map(redisKeys::get).toList(), caller.batchBuffers);
+        for (long length : lengths) {
+            if (length != blockBytes) {
+                throw new IllegalStateException("raw read " + length + " bytes, expected " + blockBytes);
+            }
+        }
+        return null;
     }
 
     /** The tier, 1 caller: one block stored with SET. */
@@ -394,5 +432,15 @@ public class RemoteTierBenchmark {
     @Threads(MAX_CALLERS)
     public void get4Interleaved(Caller caller, Split split) throws IOException {
         split.run(() -> tierGet(caller), () -> rawGet(caller), () -> caller.io.run(() -> rawGet(caller)));
+    }
+
+    /**
+     * {@value #BATCH} blocks per call, 1 caller, in turns: the tier's batched get against the raw
+     * client's pipelined GETs, as a retrieve reads a window of chunks from the remote tier.
+     */
+    @Benchmark
+    @Threads(1)
+    public void getBatchInterleaved(Caller caller, Split split) throws IOException {
+        split.run(() -> tierGetBatch(caller), () -> rawGetBatch(caller), () -> caller.io.run(() -> rawGetBatch(caller)));
     }
 }
