@@ -244,7 +244,7 @@ public class RemoteTierBenchmark {
          * Runs one call of each client, starting with a different one each time so that none
          * always follows another (each finds the server and the caches as the one before left them).
          */
-        void run(HandOff.IoOperation<?> tier, HandOff.IoOperation<?> raw, HandOff.IoOperation<?> handoff)
+        private void run(HandOff.IoOperation<?> tier, HandOff.IoOperation<?> raw, HandOff.IoOperation<?> handoff)
                 throws IOException {
             int first = (int) (rounds++ % 3);
             for (int k = 0; k < 3; k++) {
@@ -254,6 +254,11 @@ public class RemoteTierBenchmark {
                     default -> handoffNanos += nanos(handoff);
                 }
             }
+        }
+
+        /** Runs {@code tier}, {@code raw} and {@code raw} on the caller's I/O thread, in turns. */
+        void run(Caller caller, HandOff.IoOperation<?> tier, HandOff.IoOperation<?> raw) throws IOException {
+            run(tier, raw, () -> caller.io.run(raw));
         }
 
         private static long nanos(HandOff.IoOperation<?> operation) throws IOException {
@@ -410,28 +415,28 @@ public class RemoteTierBenchmark {
     @Benchmark
     @Threads(1)
     public void put1Interleaved(Caller caller, Split split) throws IOException {
-        split.run(() -> tierPut(caller), () -> rawPut(caller), () -> caller.io.run(() -> rawPut(caller)));
+        split.run(caller, () -> tierPut(caller), () -> rawPut(caller));
     }
 
     /** Tier, raw and hand-off SET in turn, 4 callers: each thread takes turns, so the clients share the load. */
     @Benchmark
     @Threads(MAX_CALLERS)
     public void put4Interleaved(Caller caller, Split split) throws IOException {
-        split.run(() -> tierPut(caller), () -> rawPut(caller), () -> caller.io.run(() -> rawPut(caller)));
+        split.run(caller, () -> tierPut(caller), () -> rawPut(caller));
     }
 
     /** Tier, raw and hand-off GET in turn, 1 caller; see {@link Split}. */
     @Benchmark
     @Threads(1)
     public void get1Interleaved(Caller caller, Split split) throws IOException {
-        split.run(() -> tierGet(caller), () -> rawGet(caller), () -> caller.io.run(() -> rawGet(caller)));
+        split.run(caller, () -> tierGet(caller), () -> rawGet(caller));
     }
 
     /** Tier, raw and hand-off GET in turn, 4 callers. */
     @Benchmark
     @Threads(MAX_CALLERS)
     public void get4Interleaved(Caller caller, Split split) throws IOException {
-        split.run(() -> tierGet(caller), () -> rawGet(caller), () -> caller.io.run(() -> rawGet(caller)));
+        split.run(caller, () -> tierGet(caller), () -> rawGet(caller));
     }
 
     /**
@@ -441,6 +446,6 @@ public class RemoteTierBenchmark {
     @Benchmark
     @Threads(1)
     public void getBatchInterleaved(Caller caller, Split split) throws IOException {
-        split.run(() -> tierGetBatch(caller), () -> rawGetBatch(caller), () -> caller.io.run(() -> rawGetBatch(caller)));
+        split.run(caller, () -> tierGetBatch(caller), () -> rawGetBatch(caller));
     }
 }

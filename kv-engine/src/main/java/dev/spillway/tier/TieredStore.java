@@ -62,8 +62,8 @@ import org.slf4j.LoggerFactory;
  * and is promoted into G2, so that the next lookup hits G2. The blocks of the chunks that follow a
  * chunk read from below, up to the next chunk a memory tier holds, are read with it, in one batched
  * call per tier ({@link ReadAhead}), so that a prompt's lower-tier chunks cost one round trip per
- * window rather than one each. The first chunk no tier returns ends the retrieve. Lookups pin only G2 (and G1) chunks: a lower-tier chunk may be gone by the retrieve,
- * which then delivers less.
+ * window rather than one each. The first chunk no tier returns ends the retrieve. Lookups pin only
+ * G2 (and G1) chunks: a lower-tier chunk may be gone by the retrieve, which then delivers less.
  *
  * <h2>The device tier (G1)</h2>
  * G2 is the pinned staging of every store, so a store writes G2 exactly as without G1 (write-through
