@@ -123,7 +123,7 @@ public final class BenchReport {
             new Interleaved("RemoteTierBenchmark", "G4 put, 4 callers", "put4Interleaved"),
             new Interleaved("RemoteTierBenchmark", "G4 get, 1 caller", "get1Interleaved"),
             new Interleaved("RemoteTierBenchmark", "G4 get, 4 callers", "get4Interleaved"),
-            new Interleaved("RemoteTierBenchmark", "G4 get of 8 blocks in one call (raw: 8 pipelined GETs), 1 caller",
+            new Interleaved("RemoteTierBenchmark", "G4 get of 4 blocks in one call (raw: 4 pipelined GETs), 1 caller",
                     "getBatchInterleaved"));
 
     private final List<Result> results;

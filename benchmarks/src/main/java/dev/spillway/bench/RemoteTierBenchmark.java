@@ -70,8 +70,8 @@ public class RemoteTierBenchmark {
 
     private static final int BLOCKS = 16;
     private static final int MAX_CALLERS = 4;
-    /** Blocks per call in the batched gets: a retrieve's read-ahead window of 1 MiB blocks holds 16 at most. */
-    private static final int BATCH = 8;
+    /** Blocks per call in the batched gets: a retrieve's read-ahead window of 1 MiB blocks (4 MiB in all). */
+    private static final int BATCH = 4;
 
     /** Encoded block size in MiB (plus the 96-byte header): 1 or 4. */
     @Param({"1", "4"})

@@ -89,8 +89,13 @@ import org.slf4j.LoggerFactory;
 public final class TieredStore implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TieredStore.class);
-    /** The bytes of blocks one retrieving thread reads ahead from the lower tiers, at most ({@link ReadAhead}). */
-    private static final long READ_AHEAD_BYTES = 32L << 20;
+    /**
+     * The bytes of blocks one retrieving thread reads ahead from the lower tiers, at most
+     * ({@link ReadAhead}). Small enough that a window's blocks are still in the caches when their
+     * promotion copies them: with 32 MiB, an 8k-token retrieve from the disk tier took twice as
+     * long as with no read-ahead ({@code TtftBenchmark}), with 4 MiB a little less.
+     */
+    private static final long READ_AHEAD_BYTES = 4L << 20;
     /** The most chunks one read-ahead window takes, however small the blocks. */
     private static final int MAX_READ_AHEAD_CHUNKS = 16;
     /** How long {@link #close} waits for the write-behind queues to take and write what is left. */
