@@ -26,8 +26,8 @@ import org.redisson.client.protocol.Encoder;
  * <p><b>Lifetime of the destination.</b> Redisson can deliver a reply after the call's future has
  * completed (a response timeout completes it exceptionally while the reply is still on its way),
  * when the caller may already be reusing or have freed the destination. So every copy happens
- * inside the open window of this codec: {@link #close} ends the window, waiting for a
- * copy (or a lent read) in progress to finish, and a reply decoded after that is dropped without touching the
+ * inside the open window of this codec: {@link #close} ends the window, waiting for a copy (or a
+ * lent read) in progress to finish, and a reply decoded after that is dropped without touching the
  * destination. {@code RedisBackend} closes every codec of a call before completing its future,
  * successfully or not, so the destination is only ever written while its caller is waiting.
  *
@@ -109,14 +109,17 @@ final class SegmentReadCodec extends BaseCodec {
     /**
      * Lends the destination's bytes from {@code offset} on, {@code length} of them, as an empty
      * receive buffer for one socket read to fill in place ({@link BulkReplyReader#lend}), if the
-     * call is still waiting and the destination is native memory. The window stays in a copy, so
-     * {@link #close} waits, until the buffer is released, which Netty does after a read that took
-     * nothing and {@link BulkReplyReader} after one that took bytes.
+     * call is still waiting and the destination is native memory this thread may access (a segment
+     * confined to the caller's thread is refused here, and the copy path then fails the call as it
+     * always has). The window stays in a copy, so {@link #close} waits, until the buffer is
+     * released, which Netty does after a read that took nothing and {@link BulkReplyReader} after
+     * one that took bytes.
      *
-     * @return the buffer, or null when the call is over or the destination is on the heap
+     * @return the buffer, or null when the call is over or the destination is on the heap or confined
+     *         to another thread
      */
     ByteBuf lend(long offset, int length) {
-        if (!destination.isNative() || !beginCopy()) {
+        if (!destination.isNative() || !destination.isAccessibleBy(Thread.currentThread()) || !beginCopy()) {
             return null;
         }
         return new Lent(destination.asSlice(offset, length));

@@ -73,7 +73,7 @@ class BulkReplyReaderTest {
     }
 
     @Test
-    void shouldLendNothingBehindTlsOrForAHeapDestination() {
+    void shouldLendNothingBehindTlsOrForAHeapOrConfinedDestination() {
         awaiting(RedisCommands.GET, new SegmentReadCodec(arena.allocate(BLOCK)));
         int[] lentReads = new int[1];
         BulkReplyReader behindTls = new BulkReplyReader(channel, false);
@@ -87,6 +87,13 @@ class BulkReplyReaderTest {
         assertThat(feedLending(bulk(block), 4, 8, lentReads)).isEqualTo(":" + BLOCK + "\r\n");
         assertThat(lentReads[0]).isZero();
         assertThat(heap).isEqualTo(block);
+
+        // A segment confined to this thread cannot be read into from an event loop.
+        try (Arena confined = Arena.ofConfined()) {
+            SegmentReadCodec codec = new SegmentReadCodec(confined.allocate(BLOCK));
+            CompletableFuture<ByteBuf> elsewhere = CompletableFuture.supplyAsync(() -> codec.lend(0, BLOCK));
+            assertThat(elsewhere.join()).isNull();
+        }
     }
 
     @Test
