@@ -296,7 +296,7 @@ public class RemoteTierBenchmark {
         return length;
     }
 
-    /** The first {@link #BATCH} keys from the caller's next block on, and their raw forms. */
+    /** The indices of the caller's next {@link #BATCH} blocks. */
     private List<Integer> batch(Caller caller) {
         List<Integer> indices = new ArrayList<>(BATCH);
         for (int i = 0; i < BATCH; i++) {
