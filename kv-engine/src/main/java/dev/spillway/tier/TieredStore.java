@@ -522,7 +522,7 @@ public final class TieredStore implements AutoCloseable {
         int fromHost = 0;
         int fromDevice = 0;
         int[] fromLevel = levels.length == 0 ? null : new int[levels.length];
-        ReadAhead below = readAhead(fromLevel);
+        ReadAhead below = readAhead();
         for (int i = 0; i < chunks; i++) {
             try (BlockLease lease = host.acquire(hashes[2 * i], hashes[2 * i + 1], true)) {
                 if (lease != null) {
@@ -566,7 +566,7 @@ public final class TieredStore implements AutoCloseable {
         int fromHost = 0;
         int fromDevice = 0;
         int[] fromLevel = levels.length == 0 ? null : new int[levels.length];
-        ReadAhead below = readAhead(fromLevel);
+        ReadAhead below = readAhead();
         for (int i = 0; i < chunks; i++) {
             BlockLease lease = host.acquire(hashes[2 * i], hashes[2 * i + 1], true);
             if (lease != null) {
@@ -659,8 +659,8 @@ public final class TieredStore implements AutoCloseable {
     }
 
     /** This thread's lower-tier reads, emptied for a new retrieve; null when there are no lower tiers. */
-    private ReadAhead readAhead(int[] fromLevel) {
-        if (fromLevel == null) {
+    private ReadAhead readAhead() {
+        if (levels.length == 0) {
             return null;
         }
         ReadAhead below = readAhead.get();
