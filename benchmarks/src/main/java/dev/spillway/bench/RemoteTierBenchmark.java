@@ -59,12 +59,20 @@ import org.openjdk.jmh.infra.ThreadParams;
  *
  * <p>The benchmark starts its own empty, non-persistent {@code redis-server} (from the PATH, on a free
  * loopback port) for each trial and stops it afterwards, or when the fork dies.
+ *
+ * <p>Warm-up is long (8 x 3 s) because the tier's call path is long and slow to reach: at about
+ * 1,500 calls a second (1 MiB blocks; a quarter of that with 4 MiB ones, a third in the interleaved
+ * form) its methods take some 20 s to be compiled by C2. With {@code -XX:+PrintCompilation},
+ * {@code put1Interleaved} still compiled 100-200 methods per 3 s up to 18 s in, and its tier/raw
+ * ratio climbed from 0.46x in the first 3 s to 0.80x-0.86x from 18 s on; a 4 s warm-up had measured
+ * the climb (0.74x) rather than the tier. The raw client, a handful of methods around syscalls, is
+ * warm within a second.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 3)
+@Warmup(iterations = 8, time = 3)
+@Measurement(iterations = 6, time = 3)
 @Fork(1)
 public class RemoteTierBenchmark {
 

@@ -112,7 +112,12 @@ record RedisUrl(String scheme, List<String> hosts, Optional<String> username, Op
                 .setThreads(2)
                 .setNettyThreads(4)
                 // The put's block copies go to the socket by reference, not through Redisson's encoder.
-                .setNettyHook(new BulkValueWriter.Hook());
+                .setNettyHook(new BulkValueWriter.Hook())
+                // Otherwise Redisson tries, for every command, to rebuild its codec for the calling
+                // thread's class loader: a get's codec is new each call (it holds the destination),
+                // so each get paid a reflective constructor lookup that throws, plus an LRU cache
+                // insert. The codecs here decode bytes, never classes.
+                .setUseThreadClassLoader(false);
         List<String> addresses = hosts.stream()
                 .map(host -> (scheme.equals("rediss") ? "rediss://" : "redis://") + host)
                 .toList();

@@ -34,6 +34,9 @@ class RedisUrlTest {
                 Optional.empty(), 0, RedisUrl.DEFAULT_MASTER));
         Sections config = new Sections(url.toConfig(750, List.of()));
         assertThat(config.isSingleConfig()).isTrue();
+        assertThat(config.isUseThreadClassLoader())
+                .as("a get's codec is new each call: Redisson must not try to rebuild it per command")
+                .isFalse();
         SingleServerConfig server = config.single();
         assertThat(server.getAddress()).isEqualTo("redis://cache.internal:6379");
         assertThat(server.getDatabase()).isZero();
