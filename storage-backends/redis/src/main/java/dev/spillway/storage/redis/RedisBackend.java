@@ -327,9 +327,10 @@ public final class RedisBackend implements StorageBackend {
 
     /**
      * Sends one command per key, each on its own (the executor spreads them over the pool's
-     * connections, with the same timeout and no retries); completes with their responses in key
-     * order once all have, or with the first failure. A command still running then may go on
-     * writing into its destination until the call's settle step closes it.
+     * connections, with the same timeout and no retries); completes once all have, with their
+     * responses in key order, or exceptionally if any failed. The call's deadline may end it before
+     * that: a command still running then may go on writing into its destination until the call's
+     * settle step closes it.
      */
     private CompletableFuture<List<?>> each(BatchCommand command, List<BlockKey> keys) {
         if (keys.size() == 1) {
