@@ -124,7 +124,9 @@ public final class BenchReport {
             new Interleaved("RemoteTierBenchmark", "G4 get, 1 caller", "get1Interleaved"),
             new Interleaved("RemoteTierBenchmark", "G4 get, 4 callers", "get4Interleaved"),
             new Interleaved("RemoteTierBenchmark", "G4 get of 4 blocks in one call (raw: 4 pipelined GETs), 1 caller",
-                    "getBatchInterleaved"));
+                    "getBatchInterleaved"),
+            new Interleaved("RemoteTierBenchmark", "G4 put of 4 blocks in one call (raw: 4 pipelined SETs), 1 caller",
+                    "putBatchInterleaved"));
 
     private final List<Result> results;
 

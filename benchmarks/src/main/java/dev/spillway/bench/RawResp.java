@@ -13,7 +13,7 @@ import java.util.List;
  * The raw baseline of {@link RemoteTierBenchmark}: the least a Java client can do to SET and GET a
  * binary value in Redis. One blocking socket, RESP written by hand, the value sent straight from the
  * caller's segment and the bulk reply read straight into the caller's buffer, with no heap copy and
- * no event loop; several GETs are pipelined only by {@link #getAll}. Not thread-safe: one instance (one connection) per caller thread.
+ * no event loop; several commands are pipelined only by {@link #setAll} and {@link #getAll}. Not thread-safe: one instance (one connection) per caller thread.
  */
 final class RawResp implements AutoCloseable {
 
@@ -35,6 +35,24 @@ final class RawResp implements AutoCloseable {
      * it, and waits for {@code +OK}.
      */
     void set(byte[] key, MemorySegment value) throws IOException {
+        sendSet(key, value);
+        readOk();
+    }
+
+    /**
+     * Pipelined {@code SET}s: sends one per key, each value from its segment, then reads the
+     * replies, as a client batching a write of several blocks does.
+     */
+    void setAll(List<byte[]> keys, List<MemorySegment> values) throws IOException {
+        for (int i = 0; i < keys.size(); i++) {
+            sendSet(keys.get(i), values.get(i));
+        }
+        for (int i = 0; i < keys.size(); i++) {
+            readOk();
+        }
+    }
+
+    private void sendSet(byte[] key, MemorySegment value) throws IOException {
         small.clear();
         putAscii("*3\r\n$3\r\nSET\r\n$" + key.length + "\r\n");
         small.put(key);
@@ -44,6 +62,9 @@ final class RawResp implements AutoCloseable {
         small.clear();
         putAscii("\r\n");
         writeAll(small.flip());
+    }
+
+    private void readOk() throws IOException {
         small.clear().limit(OK.length);
         readFully(small);
         for (int i = 0; i < OK.length; i++) {

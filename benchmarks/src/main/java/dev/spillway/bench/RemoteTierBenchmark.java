@@ -78,7 +78,10 @@ public class RemoteTierBenchmark {
 
     private static final int BLOCKS = 16;
     private static final int MAX_CALLERS = 4;
-    /** Blocks per call in the batched gets: a retrieve's read-ahead window of 1 MiB blocks (4 MiB in all). */
+    /**
+     * Blocks per call in the batched gets and puts: a retrieve's read-ahead window, or a
+     * write-behind batch, of 1 MiB blocks (4 MiB in all).
+     */
     private static final int BATCH = 4;
 
     /** Encoded block size in MiB (plus the 96-byte header): 1 or 4. */
@@ -335,6 +338,18 @@ public class RemoteTierBenchmark {
         return null;
     }
 
+    private Void tierPutBatch(Caller caller) {
+        List<Integer> indices = batch(caller);
+        backend.put(indices.stream().map(keys::get).toList(), indices.stream().map(blocks::get).toList()).join();
+        return null;
+    }
+
+    private Void rawPutBatch(Caller caller) throws IOException {
+        List<Integer> indices = batch(caller);
+        caller.raw.setAll(indices.stream().map(redisKeys::get).toList(), indices.stream().map(blocks::get).toList());
+        return null;
+    }
+
     /** The tier, 1 caller: one block stored with SET. */
     @Benchmark
     @Threads(1)
@@ -455,5 +470,15 @@ public class RemoteTierBenchmark {
     @Threads(1)
     public void getBatchInterleaved(Caller caller, Split split) throws IOException {
         split.run(caller, () -> tierGetBatch(caller), () -> rawGetBatch(caller));
+    }
+
+    /**
+     * {@value #BATCH} blocks per call, 1 caller, in turns: the tier's batched put against the raw
+     * client's pipelined SETs, as the write-behind worker writes the chunks queued behind a put.
+     */
+    @Benchmark
+    @Threads(1)
+    public void putBatchInterleaved(Caller caller, Split split) throws IOException {
+        split.run(caller, () -> tierPutBatch(caller), () -> rawPutBatch(caller));
     }
 }

@@ -1,6 +1,5 @@
 package dev.spillway.tier;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,11 +27,9 @@ import dev.spillway.key.BlockKey;
  * A window chunk that a memory tier gains before the retrieve reaches it is served from memory and
  * its block is not used.
  *
- * <p>Buffers: one per place in the window, each large enough for one encoded block, reused from
- * retrieve to retrieve. A tier that did not answer in time may still write into the buffers it was
- * given, so those are replaced (the old ones are in an automatic arena and are freed once nothing
- * references them, the late writer included). The capacity bounds the memory: {@code capacity}
- * blocks per retrieving thread.
+ * <p>Buffers: one per place in the window ({@link BlockBuffers}), reused from retrieve to retrieve
+ * and replaced after a tier that did not answer in time, which may still write into them. The
+ * capacity bounds the memory: {@code capacity} blocks per retrieving thread.
  *
  * <p>Not thread-safe: one per thread.
  */
@@ -53,10 +50,9 @@ final class ReadAhead {
         int[] read(int level, List<BlockKey> keys, List<MemorySegment> buffers);
     }
 
-    private final long blockBytes;
     private final int levels;
     private final TierReads tiers;
-    private final MemorySegment[] buffers;
+    private final BlockBuffers buffers;
     /** Per window place: the tier that returned its block, or -1. */
     private final int[] levelOf;
     private final int[] lengthOf;
@@ -71,13 +67,9 @@ final class ReadAhead {
      * @param tiers      reads from each of them
      */
     ReadAhead(long blockBytes, int capacity, int levels, TierReads tiers) {
-        if (capacity < 1) {
-            throw new IllegalArgumentException("read-ahead capacity " + capacity + ": expected at least 1");
-        }
-        this.blockBytes = blockBytes;
         this.levels = levels;
         this.tiers = tiers;
-        this.buffers = new MemorySegment[capacity];
+        this.buffers = new BlockBuffers(blockBytes, capacity);
         this.levelOf = new int[capacity];
         this.lengthOf = new int[capacity];
     }
@@ -106,13 +98,13 @@ final class ReadAhead {
     /** Returns the block of {@code chunk}, which {@link #level} has just found in a tier. */
     MemorySegment block(int chunk) {
         int place = chunk - first;
-        return buffers[place].asSlice(0, lengthOf[place]);
+        return buffers.get(place).asSlice(0, lengthOf[place]);
     }
 
     private void read(int chunk, IntFunction<BlockKey> key, IntPredicate readable) {
         first = chunk;
         count = 1;
-        while (count < buffers.length && readable.test(chunk + count)) {
+        while (count < buffers.capacity() && readable.test(chunk + count)) {
             count++;
         }
         Arrays.fill(levelOf, 0, count, -1);
@@ -126,7 +118,7 @@ final class ReadAhead {
             for (int place = 0; place < count; place++) {
                 if (levelOf[place] < 0) {
                     keys.add(key.apply(first + place));
-                    into.add(buffer(place));
+                    into.add(buffers.get(place));
                     places[asked++] = place;
                 }
             }
@@ -136,21 +128,12 @@ final class ReadAhead {
             int[] lengths = tiers.read(level, keys, into);
             for (int i = 0; i < asked; i++) {
                 if (lengths == null) {
-                    buffers[places[i]] = null;
+                    buffers.giveUp(places[i]);
                 } else if (lengths[i] >= 0) {
                     levelOf[places[i]] = level;
                     lengthOf[places[i]] = lengths[i];
                 }
             }
         }
-    }
-
-    private MemorySegment buffer(int place) {
-        if (buffers[place] == null) {
-            // An automatic arena: a tier that answers after its timeout may still write into a
-            // buffer given up here, which must stay valid until it is unreachable.
-            buffers[place] = Arena.ofAuto().allocate(blockBytes, Long.BYTES);
-        }
-        return buffers[place];
     }
 }

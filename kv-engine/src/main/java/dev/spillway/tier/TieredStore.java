@@ -90,14 +90,16 @@ public final class TieredStore implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TieredStore.class);
     /**
-     * The bytes of blocks one retrieving thread reads ahead from the lower tiers, at most
-     * ({@link ReadAhead}). Small enough that a window's blocks are still in the caches when their
-     * promotion copies them: with 32 MiB, an 8k-token retrieve from the disk tier took twice as
-     * long as with no read-ahead ({@code TtftBenchmark}), with 4 MiB a little less.
+     * The bytes of blocks one call of a lower tier carries, at most: a retrieving thread's
+     * read-ahead window ({@link ReadAhead}) and a write-behind worker's batch ({@link WriteBehind}).
+     * Small enough that a window's blocks are still in the caches when their promotion copies them:
+     * with 32 MiB, an 8k-token retrieve from the disk tier took twice as long as with no read-ahead
+     * ({@code TtftBenchmark}), with 4 MiB a little less. A write batch is copied into the worker's
+     * buffer just before the backend sends it, so the same bound keeps it in the caches too.
      */
-    private static final long READ_AHEAD_BYTES = 4L << 20;
-    /** The most chunks one read-ahead window takes, however small the blocks. */
-    private static final int MAX_READ_AHEAD_CHUNKS = 16;
+    private static final long CALL_BYTES = 4L << 20;
+    /** The most chunks one call of a lower tier takes, however small the blocks. */
+    private static final int MAX_CALL_CHUNKS = 16;
     /** How long {@link #close} waits for the write-behind queues to take and write what is left. */
     private static final long CLOSE_FLUSH_MILLIS = 10_000;
 
@@ -142,12 +144,14 @@ public final class TieredStore implements AutoCloseable {
         this.deviceHitTokens = device == null ? null : hitTokens(metrics, device.tier());
         this.deviceRetrievedTokens = device == null ? null : retrievedTokens(metrics, device.tier());
         this.deviceSkippedUnstaged = device == null ? null : SlotTier.skipped(metrics, device.tier(), "evicted");
+        long blockBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
+        int window = Math.clamp(CALL_BYTES / blockBytes, 1, MAX_CALL_CHUNKS);
         this.levels = new Level[lowerTiers.size()];
         try {
             for (int t = 0; t < levels.length; t++) {
                 LowerTier lower = lowerTiers.get(t);
                 capacityGauges(metrics, lower);
-                levels[t] = new Level(lower, new WriteBehind(lower, host, hasher, layout, metrics),
+                levels[t] = new Level(lower, new WriteBehind(lower, host, hasher, layout, window, metrics),
                         hitTokens(metrics, lower.tier()), retrievedTokens(metrics, lower.tier()),
                         backendErrors(metrics, lower.tier(), "exists"), backendErrors(metrics, lower.tier(), "get"));
             }
@@ -155,8 +159,6 @@ public final class TieredStore implements AutoCloseable {
             stopWriters();
             throw e;
         }
-        long blockBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
-        int window = Math.clamp(READ_AHEAD_BYTES / blockBytes, 1, MAX_READ_AHEAD_CHUNKS);
         Level[] below = levels;
         this.readAhead = ThreadLocal.withInitial(() -> new ReadAhead(blockBytes, window, below.length,
                 (level, keys, buffers) -> below[level].read(keys, buffers)));

@@ -1,7 +1,7 @@
 package dev.spillway.tier;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutionException;
@@ -32,7 +32,14 @@ import org.slf4j.LoggerFactory;
  * does not make it look hot to the eviction policy), into a buffer of its own where it encodes the
  * block; the lease is closed before the backend is called. A chunk evicted meanwhile is skipped: its
  * KV is gone, and the engine stores it again when it computes it again. A put that fails or times
- * out is counted and dropped; nothing reaches the request path.
+ * out is counted and its chunks dropped; nothing reaches the request path.
+ *
+ * <p>Batches: the worker takes the next chunk and whatever else is queued behind it, up to a
+ * batch's capacity (the bound of one lower-tier call that {@link TieredStore} also gives a
+ * retrieve's read-ahead), and writes them with one {@code put}. A put costs a round trip and, for
+ * an asynchronous backend, two thread hand-offs, whatever it carries, so chunks that queue up while
+ * a put is in flight (a prompt's chunks arrive together) share the next one. A lone chunk is
+ * written at once, not held back to wait for company.
  *
  * <p>Write-back: an evicted chunk comes with a lease on its draining slot instead of a hash to look
  * up (see {@link SlotTier}); the worker copies out of that lease, exactly as out of a peek, and
@@ -69,16 +76,21 @@ final class WriteBehind implements AutoCloseable {
     private final long[] admitHi;
     private final int[] admitCount;
     private final Thread worker;
-    /** The worker's encode buffer; replaced after a put times out, since the backend may still read it. */
-    private MemorySegment buffer;
+    /** The worker's encode buffers, one per chunk of a batch. */
+    private final BlockBuffers buffers;
 
     private final Counter written;
     private final Counter dropped;
     private final Counter evicted;
     private final Counter putErrors;
+    private final Counter failed;
     private final Counter closed;
 
-    WriteBehind(LowerTier lower, MemoryTier host, ChunkHasher hasher, KvLayout layout, SpillwayMetrics metrics) {
+    /**
+     * @param batchChunks the most chunks one put carries, at least 1
+     */
+    WriteBehind(LowerTier lower, MemoryTier host, ChunkHasher hasher, KvLayout layout, int batchChunks,
+                SpillwayMetrics metrics) {
         this.lower = lower;
         this.host = host;
         this.hasher = hasher;
@@ -88,7 +100,7 @@ final class WriteBehind implements AutoCloseable {
         this.admitLo = counting ? new long[ADMISSION_SLOTS] : null;
         this.admitHi = counting ? new long[ADMISSION_SLOTS] : null;
         this.admitCount = counting ? new int[ADMISSION_SLOTS] : null;
-        this.buffer = newBuffer();
+        this.buffers = new BlockBuffers(BlockFormat.encodedBytes(layout, layout.chunkTokens()), batchChunks);
         String tier = lower.tier().label();
         this.written = metrics.counter("spillway_stored_chunks_total", "Chunks written into a tier", "tier", tier);
         this.dropped = metrics.counter("spillway_write_behind_dropped_total",
@@ -96,6 +108,8 @@ final class WriteBehind implements AutoCloseable {
         this.evicted = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
                 "tier", tier, "cause", "evicted");
         this.putErrors = TieredStore.backendErrors(metrics, lower.tier(), "put");
+        this.failed = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
+                "tier", tier, "cause", "failed");
         this.closed = metrics.counter("spillway_skipped_chunks_total", "Chunks a tier did not store",
                 "tier", tier, "cause", "closed");
         metrics.gauge(queue::size, "spillway_write_behind_queue_depth", "Chunks waiting to be written to a lower tier",
@@ -242,54 +256,71 @@ final class WriteBehind implements AutoCloseable {
     }
 
     private void run() {
+        List<Pending> batch = new ArrayList<>(buffers.capacity());
         while (true) {
-            Pending next;
             try {
-                next = queue.take();
+                batch.add(queue.take());
             } catch (InterruptedException e) {
                 return;
             }
+            queue.drainTo(batch, buffers.capacity() - 1);
             try {
-                write(next);
+                write(batch);
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
-                putErrors.increment();
-                LOG.debug("{}: write-behind of one chunk failed", lower.tier().label(), e);
             } finally {
-                finished();
+                for (int i = 0; i < batch.size(); i++) {
+                    finished();
+                }
+                batch.clear();
             }
         }
     }
 
-    private void write(Pending chunk) throws InterruptedException {
-        BlockKey key;
-        MemorySegment block;
-        try (BlockLease lease = chunk.drained() != null ? chunk.drained() : host.peek(chunk.lo(), chunk.hi())) {
-            if (lease == null) {
-                evicted.increment();
-                return;
+    /** Encodes the chunks of {@code batch} still in host memory and puts them with one call. */
+    private void write(List<Pending> batch) throws InterruptedException {
+        List<BlockKey> keys = new ArrayList<>(batch.size());
+        List<MemorySegment> blocks = new ArrayList<>(batch.size());
+        for (Pending chunk : batch) {
+            // Each chunk on its own: its lease (a draining slot under write-back) is closed whatever
+            // happens to the others.
+            try (BlockLease lease = chunk.drained() != null ? chunk.drained() : host.peek(chunk.lo(), chunk.hi())) {
+                if (lease == null) {
+                    evicted.increment();
+                    continue;
+                }
+                BlockKey key = hasher.blockKey(chunk.lo(), chunk.hi(), lease.tokens());
+                MemorySegment block = buffers.get(keys.size()).asSlice(0, BlockFormat.encodedBytes(layout, lease.tokens()));
+                MemorySegment.copy(lease.segment(), 0, block, BlockFormat.HEADER_BYTES, lease.segment().byteSize());
+                BlockFormat.writeHeader(block, key, layout);
+                keys.add(key);
+                blocks.add(block);
+            } catch (RuntimeException e) {
+                failed.increment();
+                LOG.debug("{}: encoding a chunk to write failed", lower.tier().label(), e);
             }
-            key = hasher.blockKey(chunk.lo(), chunk.hi(), lease.tokens());
-            block = buffer.asSlice(0, BlockFormat.encodedBytes(layout, lease.tokens()));
-            MemorySegment.copy(lease.segment(), 0, block, BlockFormat.HEADER_BYTES, lease.segment().byteSize());
         }
-        BlockFormat.writeHeader(block, key, layout);
+        if (keys.isEmpty()) {
+            return;
+        }
         try {
-            lower.backend().put(List.of(key), List.of(block)).get(lower.timeoutMillis(), TimeUnit.MILLISECONDS);
-            written.increment();
-        } catch (ExecutionException e) {
-            putErrors.increment();
-            LOG.debug("{}: put of {} failed", lower.tier().label(), key, e.getCause());
+            lower.backend().put(keys, blocks).get(lower.timeoutMillis(), TimeUnit.MILLISECONDS);
+            written.add(keys.size());
+        } catch (ExecutionException | RuntimeException e) {
+            putFailed(keys.size());
+            LOG.debug("{}: put of {} chunks failed", lower.tier().label(), keys.size(),
+                    e instanceof ExecutionException ? e.getCause() : e);
         } catch (TimeoutException e) {
-            putErrors.increment();
-            buffer = newBuffer();
+            putFailed(keys.size());
+            for (int place = 0; place < keys.size(); place++) {
+                buffers.giveUp(place);
+            }
         }
     }
 
-    private MemorySegment newBuffer() {
-        // An automatic arena: a buffer given up after a timeout lives while the backend still holds it.
-        return Arena.ofAuto().allocate(BlockFormat.encodedBytes(layout, layout.chunkTokens()), Long.BYTES);
+    private void putFailed(int chunks) {
+        putErrors.increment();
+        failed.add(chunks);
     }
 
     /**

@@ -6,6 +6,7 @@ import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.eviction.PolicyKind;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The remote tier (G4) under a {@link TieredStore} with a host tier of four slots, on a real
  * {@code redis-server}: chunks evicted from host memory come back from Redis byte for byte, a
- * prompt's chunks in one batched call, and a
+ * prompt's chunks in one batched call, the chunks queued behind a put written together, and a
  * killed Redis turns lookups and retrieves into misses and writes into counted failures, never an
  * exception, and a stopped (hanging) Redis fills the write-behind queue without holding up a store.
  */
@@ -38,22 +39,24 @@ class TieredStoreRemoteTierTest {
     private static final String G4_HITS = "spillway_lookup_hit_tokens_total{tier=\"G4\"}";
     private static final String G4_STORED = "spillway_stored_chunks_total{tier=\"G4\"}";
     private static final String G4_GETS = "spillway_backend_operations_total{backend=\"redis\",operation=\"get\"}";
+    private static final String G4_PUTS = "spillway_backend_operations_total{backend=\"redis\",operation=\"put\"}";
+    private static final String FAILED = "spillway_skipped_chunks_total{tier=\"G4\",cause=\"failed\"}";
     private static final int QUEUE_CHUNKS = 64;
 
     private final SpillwayMetrics metrics = new SpillwayMetrics();
     private final ChunkHasher hasher = new ChunkHasher(new TokenChunker(4, false), "ns", "model", LAYOUT.fingerprint());
 
     private TieredStore open(RedisServerFixture redis) {
-        return open(redis, QUEUE_CHUNKS);
+        return open(redis, QUEUE_CHUNKS, HOST_SLOTS, TIMEOUT_MILLIS);
     }
 
-    private TieredStore open(RedisServerFixture redis, int queueChunks) {
+    private TieredStore open(RedisServerFixture redis, int queueChunks, int hostSlots, long timeoutMillis) {
         SpillwayConfig config = SpillwayConfig.load(Map.of("SPILLWAY_CHUNK_SIZE", "4", "SPILLWAY_REMOTE_URL", redis.address(),
-                "SPILLWAY_REMOTE_TIMEOUT_MS", Long.toString(TIMEOUT_MILLIS)));
+                "SPILLWAY_REMOTE_TIMEOUT_MS", Long.toString(timeoutMillis)));
         VerifyingBackend remote = new VerifyingBackend(
                 new MeteredBackend(RedisBackend.open(URI.create(redis.address()), config, metrics), metrics), LAYOUT, metrics);
-        return TieredStore.create(hasher, LAYOUT, HOST_SLOTS * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
-                false, 30_000, metrics, List.of(new LowerTier(Tier.REMOTE, remote, TIMEOUT_MILLIS, 1, queueChunks)),
+        return TieredStore.create(hasher, LAYOUT, hostSlots * HostArena.ALIGNMENT, HostArena::allocate, PolicyKind.LRU,
+                false, 30_000, metrics, List.of(new LowerTier(Tier.REMOTE, remote, timeoutMillis, 1, queueChunks)),
                 WritePolicy.WRITE_THROUGH);
     }
 
@@ -131,7 +134,7 @@ class TieredStoreRemoteTierTest {
             assertThat(retrieveChecked(store, resident)).containsExactly(0, 4, 8);
 
             storeAndFlush(store, prompt(900, 12));
-            long failedWrites = metrics.value("spillway_tier_errors_total{tier=\"G4\",operation=\"put\"}")
+            long failedWrites = metrics.value(FAILED)
                     + metrics.value("spillway_backend_dropped_total{backend=\"redis\",operation=\"put\"}");
             assertThat(failedWrites).as("each new chunk's write failed or was dropped").isEqualTo(3);
         }
@@ -139,7 +142,7 @@ class TieredStoreRemoteTierTest {
 
     @Test
     void shouldDropWritesInsteadOfBlockingStoresWhileRedisHangs() throws Exception {
-        try (RedisServerFixture redis = new RedisServerFixture().start(); TieredStore store = open(redis, 1)) {
+        try (RedisServerFixture redis = new RedisServerFixture().start(); TieredStore store = open(redis, 1, HOST_SLOTS, TIMEOUT_MILLIS)) {
             signal(redis, "STOP");
             try {
                 // A stopped Redis keeps its connections open and answers nothing, so the writer's
@@ -160,6 +163,36 @@ class TieredStoreRemoteTierTest {
             long written = metrics.value(G4_STORED);
             storeAndFlush(store, prompt(5_000, 4));
             assertThat(metrics.value(G4_STORED) - written).as("written once Redis runs again").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void shouldWriteTheChunksQueuedBehindAPutTogether() throws Exception {
+        // Host memory for every chunk here, so that none is evicted before the writer reaches it, and
+        // a timeout that Redis's pause below never comes near.
+        try (RedisServerFixture redis = new RedisServerFixture().start();
+             TieredStore store = open(redis, QUEUE_CHUNKS, 32, FLUSH_MILLIS)) {
+            long stored = metrics.value(G4_STORED);
+            signal(redis, "STOP");
+            try {
+                int[] first = prompt(1, 4);
+                store.store(first, first.length, new PrefixKv(first));
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLUSH_MILLIS);
+                while (metrics.value(G4_PUTS) < 1) {
+                    assertThat(System.nanoTime()).as("the writer's first put started").isLessThan(deadline);
+                    Thread.sleep(1);
+                }
+                // The writer waits on Redis with one chunk: these 20 queue behind it.
+                int[] next = prompt(100, 80);
+                store.store(next, next.length, new PrefixKv(next));
+            } finally {
+                signal(redis, "CONT");
+            }
+            assertThat(store.flush(FLUSH_MILLIS)).as("write-behind drained").isTrue();
+
+            assertThat(metrics.value(G4_PUTS)).as("puts: the first chunk, then 16 and 4 of the 20 behind it")
+                    .isEqualTo(3);
+            assertThat(metrics.value(G4_STORED) - stored).as("chunks written").isEqualTo(21);
         }
     }
 
