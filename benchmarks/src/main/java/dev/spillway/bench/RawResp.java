@@ -13,7 +13,8 @@ import java.util.List;
  * The raw baseline of {@link RemoteTierBenchmark}: the least a Java client can do to SET and GET a
  * binary value in Redis. One blocking socket, RESP written by hand, the value sent straight from the
  * caller's segment and the bulk reply read straight into the caller's buffer, with no heap copy and
- * no event loop; several commands are pipelined only by {@link #setAll} and {@link #getAll}. Not thread-safe: one instance (one connection) per caller thread.
+ * no event loop; several commands are pipelined only by {@link #setAll} and {@link #getAll}.
+ * Not thread-safe: one instance (one connection) per caller thread.
  */
 final class RawResp implements AutoCloseable {
 
