@@ -224,8 +224,8 @@ public class RemoteTierBenchmark {
     }
 
     /**
-     * The time each client took in the {@code Interleaved} benchmarks, summed over the iterations
-     * and the caller threads: JMH reports the fields as secondary results
+     * The time each client took in the {@code Interleaved} benchmarks, summed over one iteration
+     * and its caller threads: JMH reports the fields as secondary results, one value per iteration
      * ({@code get1Interleaved:tierNanos}, ...). Each of the three did {@code rounds} operations, so
      * {@code rawNanos / tierNanos} is the tier's speed over the raw client's.
      */
