@@ -1,11 +1,15 @@
 package dev.spillway;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.LongFunction;
 
+import dev.spillway.config.ConfigException;
+import dev.spillway.config.ConfigKey;
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.gpu.GpuRuntime;
 import dev.spillway.gpu.GpuRuntimes;
@@ -77,7 +81,10 @@ public final class SpillwayEngine implements AutoCloseable {
      *                               open, the GPU runtime cannot allocate the GPU tier
      *                               ({@code gpu_cache_size}), or naming {@code metrics_port} and the port
      *                               when the Prometheus endpoint cannot listen
-     * @throws dev.spillway.config.ConfigException when {@code gpu=cuda} and no CUDA device answers
+     * @throws dev.spillway.config.ConfigException when {@code gpu=cuda} and no CUDA device answers,
+     *                                             {@code max_local_cpu_size} exceeds the machine's
+     *                                             physical memory, or a tier's backend refuses one
+     *                                             of its settings (the disk tier's directory or size)
      */
     public static SpillwayEngine open(SpillwayConfig config, KvLayout layout, String modelId) {
         if (layout.chunkTokens() != config.chunkSize()) {
@@ -88,6 +95,7 @@ public final class SpillwayEngine implements AutoCloseable {
             throw new IllegalArgumentException("local_cpu=false: expected true; every transfer stages through the host "
                     + "tier (G2), the lower tiers included");
         }
+        checkPhysicalMemory(config);
         SpillwayMetrics metrics = new SpillwayMetrics();
         TokenChunker chunker = new TokenChunker(config.chunkSize(), config.saveUnfullChunk());
         ChunkHasher hasher = new ChunkHasher(chunker, config.namespace(), modelId, layout.fingerprint());
@@ -166,10 +174,29 @@ public final class SpillwayEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Refuses a host tier larger than the machine's physical memory, before anything is allocated,
+     * naming {@code max_local_cpu_size} rather than the allocation that would fail.
+     */
+    private static void checkPhysicalMemory(SpillwayConfig config) {
+        long physicalBytes = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getTotalMemorySize();
+        if (physicalBytes > 0 && config.maxLocalCpuBytes() > physicalBytes) {
+            String physical = String.format(Locale.ROOT, "%.1f GiB", Math.floor(physicalBytes * 10.0 / (1L << 30)) / 10);
+            throw new ConfigException(config.variable(ConfigKey.MAX_LOCAL_CPU_SIZE),
+                    config.written(ConfigKey.MAX_LOCAL_CPU_SIZE),
+                    "the machine has " + physical + " of physical memory", "at most " + physical);
+        }
+    }
+
     private static VerifyingBackend openBackend(String url, String setting, SpillwayConfig config, KvLayout layout,
                                                 SpillwayMetrics metrics) {
         try {
             return new VerifyingBackend(StorageBackends.open(url, config, layout, metrics), layout, metrics);
+        } catch (ConfigException e) {
+            // The backend refused a setting (a directory that cannot be written, a size the disk
+            // cannot hold): the message names the variable already.
+            throw e;
         } catch (RuntimeException e) {
             throw new IllegalStateException(setting + ": cannot open this tier's storage backend: " + e.getMessage(), e);
         }

@@ -154,4 +154,14 @@ class SpillwayEngineTest {
                 .hasMessageStartingWith("local_disk=/nonexistent/spillway: cannot open this tier's storage backend")
                 .hasCauseInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void shouldRefuseAHostTierLargerThanPhysicalMemoryNamingTheVariable() {
+        SpillwayConfig config = config(Map.of("SPILLWAY_CHUNK_SIZE", "16", "SPILLWAY_MAX_LOCAL_CPU_SIZE", "100000",
+                "SPILLWAY_GPU", "sim"));
+        assertThatThrownBy(() -> SpillwayEngine.open(config, LAYOUT, "tiny"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SPILLWAY_MAX_LOCAL_CPU_SIZE='100000': the machine has ")
+                .hasMessageContaining(" GiB of physical memory; expected at most ");
+    }
 }

@@ -118,12 +118,13 @@ final class DemoCommand implements Callable<Integer> {
         try {
             SpillwayConfig config = tempDisk == null ? base : withDisk(tempDisk);
             config.warnings().forEach(w -> err.println("spillway: warning: " + w));
-            err.println("spillway demo: model " + preset + ", " + users + " users x " + rounds + " rounds, tiers: G2"
-                    + config.localDisk().map(d -> " + G3 at " + d).orElse("")
-                    + config.remoteUrl().map(u -> " + G4").orElse(""));
             MultiRoundDemo.Report report;
             try (SpillwayEngine spillway = SpillwayEngine.open(config,
                     ReferenceEngine.kvLayout(model, config.chunkSize()), "reference-" + preset)) {
+                // Printed once the engine is open, so that a refused setting is the only line on standard error.
+                err.println("spillway demo: model " + preset + ", " + users + " users x " + rounds + " rounds, tiers: G2"
+                        + config.localDisk().map(d -> " + G3 at " + d).orElse("")
+                        + config.remoteUrl().map(u -> " + G4").orElse(""));
                 report = MultiRoundDemo.run(new MultiRoundDemo.Options(model, workload, computeThreads), spillway,
                         (phase, done, total, round, ttft) -> err.printf("[%-8s] %3d/%d requests, round %d, TTFT %8.1f ms%n",
                                 phase, done, total, round, ttft / 1e6).flush());

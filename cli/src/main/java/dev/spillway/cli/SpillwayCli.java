@@ -7,6 +7,8 @@ import java.io.PrintWriter;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -31,6 +33,8 @@ import picocli.CommandLine.Spec;
         description = "Spillway, a KV-cache offloading engine for LLM inference.",
         subcommands = {ConfigCommand.class, GpuInfoCommand.class, DemoCommand.class, ReplayCommand.class})
 public final class SpillwayCli implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SpillwayCli.class);
 
     /** Exit status of a configuration error, the same as picocli gives a usage error. */
     public static final int EXIT_USAGE = 2;
@@ -110,6 +114,8 @@ public final class SpillwayCli implements Callable<Integer> {
 
     private static int handle(Exception e, CommandLine commandLine, ParseResult parsed) throws Exception {
         if (e instanceof ConfigException) {
+            // One line for the user; where it was thrown is for the log, at DEBUG.
+            LOG.debug("configuration error", e);
             commandLine.getErr().println(CONFIG_ERROR_PREFIX + e.getMessage());
             return EXIT_USAGE;
         }

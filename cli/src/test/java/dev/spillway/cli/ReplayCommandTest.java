@@ -129,8 +129,8 @@ class ReplayCommandTest {
                 "SPILLWAY_MAX_LOCAL_DISK_SIZE", "0.01"), "replay", "--trace", trace.toString(),
                 "--capacity", "2", "--policy", "lru", "--engine");
 
-        assertThat(run.status()).isEqualTo(1);
-        assertThat(run.err()).contains("spillway: replay: engine: local_disk=" + notADirectory);
+        assertThat(run.status()).isEqualTo(SpillwayCli.EXIT_USAGE);
+        assertThat(run.err()).contains("spillway: configuration error: SPILLWAY_LOCAL_DISK='" + notADirectory + "': ");
     }
 
     @Test

@@ -65,6 +65,8 @@ public final class SpillwayConfig {
 
     private static final String CONFIG_FILE = "CONFIG_FILE";
     private static final String DEFAULT_SOURCE = "default";
+    /** The largest default size of the disk tier, in GiB. */
+    private static final long DEFAULT_DISK_MAX_GIB = 32;
 
     private final Map<ConfigKey, Setting> settings;
     private final List<String> warnings;
@@ -283,6 +285,15 @@ public final class SpillwayConfig {
         return settings.get(key).variable();
     }
 
+    /**
+     * Returns the value of {@code key} as its source wrote it ({@code 100000} for a size given as
+     * {@code SPILLWAY_MAX_LOCAL_CPU_SIZE=100000}), or the default's text, for messages that name
+     * the value as a user would recognise it; a password in a URL is masked.
+     */
+    public String written(ConfigKey key) {
+        return ValueKind.maskPassword(settings.get(key).written());
+    }
+
     /** Returns every entry as {@code key=value (source)}, passwords masked. */
     @Override
     public String toString() {
@@ -363,9 +374,14 @@ public final class SpillwayConfig {
 
     private static void checkConsistency(Map<ConfigKey, Setting> settings) {
         Setting disk = settings.get(LOCAL_DISK);
-        Setting diskSize = settings.get(MAX_LOCAL_DISK_SIZE);
         Setting cpu = settings.get(LOCAL_CPU);
         boolean diskOn = disk.value() != null;
+        if (diskOn && DEFAULT_SOURCE.equals(settings.get(MAX_LOCAL_DISK_SIZE).source())) {
+            double defaultGiB = defaultDiskGiB(disk);
+            settings.put(MAX_LOCAL_DISK_SIZE, new Setting(defaultGiB, DEFAULT_SOURCE,
+                    settings.get(MAX_LOCAL_DISK_SIZE).variable(), String.valueOf(defaultGiB)));
+        }
+        Setting diskSize = settings.get(MAX_LOCAL_DISK_SIZE);
         double diskGiB = (Double) diskSize.value();
         if (diskOn && diskGiB == 0) {
             throw new ConfigException(diskSize.variable(), diskSize.written(),
@@ -397,6 +413,35 @@ public final class SpillwayConfig {
                     "no tier enabled (local_disk and remote_url are unset)",
                     "true, or local_disk or remote_url set");
         }
+    }
+
+    /**
+     * The disk tier's size when {@code local_disk} is set and no source sets
+     * {@code max_local_disk_size}: 32 GiB, or a tenth of the total size
+     * of the file system that holds the directory (its nearest existing ancestor) when that is less,
+     * rounded down to a multiple of 1 MiB. The total size, not the free space, so that the tier keeps
+     * its size across restarts as it fills the disk.
+     */
+    private static double defaultDiskGiB(Setting disk) {
+        String text = (String) disk.value();
+        Path directory = Path.of(text.startsWith("file://") ? text.substring("file://".length()) : text)
+                .toAbsolutePath();
+        while (directory != null && !Files.exists(directory)) {
+            directory = directory.getParent();
+        }
+        long totalBytes;
+        try {
+            if (directory == null) {
+                throw new IOException("no ancestor directory exists");
+            }
+            totalBytes = Files.getFileStore(directory).getTotalSpace();
+        } catch (IOException e) {
+            throw new ConfigException(disk.variable(), disk.written(),
+                    "the size of its file system cannot be read (" + e.getMessage() + ")",
+                    "a directory on a file system whose size can be read, or max_local_disk_size set");
+        }
+        long mebibytes = Math.min(DEFAULT_DISK_MAX_GIB * 1024, totalBytes / 10 / (1L << 20));
+        return mebibytes / 1024.0;
     }
 
     /**

@@ -187,6 +187,24 @@ public final class BlockFormat {
                 && block.get(LONG_LE, OFF_PAYLOAD_SUM) == checksum(block.asSlice(HEADER_BYTES, payloadLength));
     }
 
+    /**
+     * Returns how many bytes the block that starts with {@code header} takes, header and payload,
+     * when its header is intact (magic, version and header checksum), or -1 when it is not: so that
+     * a store scanning raw bytes for blocks (the disk tier's rebuild) knows how much to read before
+     * it checks the payload with {@link #selfConsistent}.
+     *
+     * @param header at least the block's first {@value #HEADER_BYTES} bytes; fewer give -1
+     */
+    public static long storedBytes(MemorySegment header) {
+        if (header.byteSize() < HEADER_BYTES || header.get(INT_LE, 0) != MAGIC
+                || header.get(SHORT_LE, OFF_VERSION) != VERSION || header.get(SHORT_LE, OFF_HEADER_LEN) != HEADER_BYTES
+                || header.get(LONG_LE, OFF_HEADER_SUM) != checksum(header.asSlice(0, OFF_HEADER_SUM))) {
+            return -1;
+        }
+        long payloadLength = header.get(LONG_LE, OFF_PAYLOAD_LEN);
+        return payloadLength < 0 || payloadLength > Long.MAX_VALUE - HEADER_BYTES ? -1 : HEADER_BYTES + payloadLength;
+    }
+
     private static boolean keyMatches(MemorySegment block, BlockKey expected) {
         return block.get(LONG_LE, OFF_KEY) == expected.namespaceHash()
                 && block.get(LONG_LE, OFF_KEY + 8) == expected.modelHash()

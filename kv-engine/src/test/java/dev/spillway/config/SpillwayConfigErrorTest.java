@@ -216,9 +216,9 @@ class SpillwayConfigErrorTest {
 
     @Test
     void shouldRejectALocalDiskWithoutCapacity() {
-        ConfigException e = failure(env("LMCACHE_LOCAL_DISK", "file:///tmp/lmcache/"));
+        ConfigException e = failure(env("LMCACHE_LOCAL_DISK", "file:///tmp/lmcache/", "SPILLWAY_MAX_LOCAL_DISK_SIZE", "0"));
 
-        assertNames(e, "SPILLWAY_MAX_LOCAL_DISK_SIZE", "0.0", "a size in GiB greater than 0");
+        assertNames(e, "SPILLWAY_MAX_LOCAL_DISK_SIZE", "0", "a size in GiB greater than 0");
         assertThat(e.getMessage()).contains("local_disk is set (env:LMCACHE_LOCAL_DISK)");
     }
 

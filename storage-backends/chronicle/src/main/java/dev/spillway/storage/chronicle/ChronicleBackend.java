@@ -1,8 +1,6 @@
 package dev.spillway.storage.chronicle;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,17 +54,14 @@ import org.slf4j.LoggerFactory;
  * the checksums the recovery below reads. A slot is reused only after its entry is removed.
  *
  * <p><b>Recovery on open.</b> The slot table (free slots, owner of each slot, eviction order) lives
- * in memory and is rebuilt from the index, never by scanning payloads. Every entry's offset and
- * length are checked against the slab (an entry naming no slot, or a slot already named, is
- * dropped). Checksums are read back only after an unclean shutdown, which the slab header's state
- * word records: after a clean close every entry is known good, and reading a whole tier of
- * terabytes at every start would cost minutes. After a crash the entries a killed process left are
- * still whole (see above), but an operating-system crash may persist an entry without its block, or
- * lose index updates while the slab's data survived, so an entry may name a slot that holds other
- * bytes; the checksum of the stored bytes catches that, and the index is repaired first (locks held
- * by the dead process).
- * Corruption that happens later, on a healthy disk, is caught at read time: the engine wraps every
- * backend in a {@code VerifyingBackend}, which checks each block it reads and deletes bad copies.
+ * in memory and is rebuilt from the index. {@link DiskRecovery} opens the files: every entry is
+ * checked against the header of the slot it names (after an unclean shutdown, which the slab
+ * header's state word records, against the payload too), and an index that cannot be read or does
+ * not agree with the slab is moved aside and rebuilt by scanning the slab's self-describing block
+ * headers; a slab that cannot be read is moved aside and the tier starts empty. Damaged files thus
+ * never fail the open. Corruption that happens later is caught at read time: the engine wraps
+ * every backend in a {@code VerifyingBackend}, which checks each block it reads and deletes bad
+ * copies.
  *
  * <p><b>Concurrency.</b> One monitor guards the metadata: the index mutations, the slot table and
  * the eviction policy. It is held for microseconds and never across payload I/O. A reader pins its
@@ -115,11 +110,10 @@ public final class ChronicleBackend implements StorageBackend {
     private int liveCount;
     private boolean closed;
 
-    private ChronicleBackend(Path directory, SlabFile slab, ChronicleBlockIndex index, PolicyKind policyKind,
-                             SpillwayMetrics metrics) throws IOException {
+    private ChronicleBackend(Path directory, DiskRecovery.Opened opened, PolicyKind policyKind, SpillwayMetrics metrics) {
         this.directory = directory;
-        this.slab = slab;
-        this.index = index;
+        this.slab = opened.slab();
+        this.index = opened.index();
         this.evicted = metrics.counter("spillway_evicted_chunks_total", "Chunks a tier gave up for room",
                 "tier", Tier.LOCAL.label(), "cause", "capacity");
         int slots = slab.slotCount();
@@ -128,7 +122,7 @@ public final class ChronicleBackend implements StorageBackend {
         this.owners = new BlockKey[slots];
         this.readers = new int[slots];
         this.freeSlots = new int[slots];
-        rebuild();
+        fill(opened.residents());
         AtomicInteger thread = new AtomicInteger();
         this.executor = Executors.newFixedThreadPool(IO_THREADS, task -> {
             Thread t = new Thread(task, "spillway-chronicle-io-" + thread.incrementAndGet());
@@ -140,18 +134,20 @@ public final class ChronicleBackend implements StorageBackend {
 
     /**
      * Opens the tier in {@code directory}, creating the directory and its files when absent, and
-     * rebuilds the slot table from the index.
+     * rebuilds the slot table from the index. Damaged files never fail the open: they are moved
+     * aside, rebuilt or replaced ({@link DiskRecovery}, {@code docs/spec/disk-tier.md}), each
+     * recovery counted in {@code spillway_disk_recoveries_total{cause}} and logged as one WARN line.
      *
      * @param directory  the tier's directory
      * @param slotBytes  the size of every slot: the largest block the tier will hold
      * @param limitBytes the most bytes the slots may take; the tier has {@code limitBytes / slotBytes}
      *                   slots, fixed when the files are created
      * @param policyKind which block to evict when every slot is taken
-     * @param metrics    counts the blocks evicted, as the disk tier's ({@code tier="G3"})
+     * @param metrics    counts the blocks evicted, as the disk tier's ({@code tier="G3"}), and the recoveries
      * @throws IllegalArgumentException when {@code slotBytes} is not in [1, 2^31) or the limit
      *                                  gives no slot or more than 2^31 - 1
-     * @throws IOException              naming the file when the files cannot be created or read,
-     *                                  or were created for another slot size or count
+     * @throws IOException              naming the file when the directory or a file cannot be
+     *                                  created, written or renamed at all
      */
     public static ChronicleBackend open(Path directory, long slotBytes, long limitBytes, PolicyKind policyKind,
                                         SpillwayMetrics metrics) throws IOException {
@@ -164,49 +160,25 @@ public final class ChronicleBackend implements StorageBackend {
                     + " bytes: expected 1.." + Integer.MAX_VALUE);
         }
         Files.createDirectories(directory);
-        SlabFile slab = SlabFile.open(directory.resolve(SLAB_FILE), slotBytes, (int) slots);
-        ChronicleBlockIndex index = null;
+        DiskRecovery.Opened opened = DiskRecovery.open(directory, slotBytes, (int) slots, metrics);
         try {
-            index = ChronicleBlockIndex.open(directory.resolve(INDEX_FILE), slots, slab.uncleanShutdown());
-            return new ChronicleBackend(directory, slab, index, policyKind, metrics);
-        } catch (IOException | RuntimeException e) {
-            if (index != null) {
-                index.close();
-            }
-            // Not marked closed cleanly: the next open repairs and verifies again.
-            slab.abandon();
+            return new ChronicleBackend(directory, opened, policyKind, metrics);
+        } catch (RuntimeException | Error e) {
+            opened.index().close();
+            // Not marked closed cleanly: the next open verifies again.
+            opened.slab().abandon();
             throw e;
         }
     }
 
-    /** Fills the slot table from the index, dropping entries that name no whole block; see the class comment. */
-    private void rebuild() throws IOException {
-        record Resident(int slot, long lastAccessMillis) {
-        }
-        boolean verify = slab.uncleanShutdown();
-        List<Resident> residents = new ArrayList<>();
-        List<BlockKey> dropped = new ArrayList<>();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buffer = verify ? arena.allocate(slab.slotBytes()) : MemorySegment.NULL;
-            index.forEach((key, entry) -> {
-                int slot = slab.slotAt(entry.slabOffset());
-                boolean good = slot >= 0 && entry.length() <= slab.slotBytes() && states[slot] == FREE
-                        && (!verify || intact(slot, entry, buffer));
-                if (good) {
-                    states[slot] = LIVE;
-                    owners[slot] = key;
-                    residents.add(new Resident(slot, entry.lastAccessMillis()));
-                } else {
-                    dropped.add(key);
-                }
-            });
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
-        dropped.forEach(index::remove);
+    /** Fills the slot table with the blocks the recovered index names. */
+    private void fill(List<DiskRecovery.Resident> opened) {
+        List<DiskRecovery.Resident> residents = new ArrayList<>(opened);
         // Oldest first, so that recency-based policies resume the order they had before the restart.
-        residents.sort(Comparator.comparingLong(Resident::lastAccessMillis));
-        for (Resident r : residents) {
+        residents.sort(Comparator.comparingLong(DiskRecovery.Resident::lastAccessMillis));
+        for (DiskRecovery.Resident r : residents) {
+            states[r.slot()] = LIVE;
+            owners[r.slot()] = r.key();
             policy.onInsert(r.slot(), EvictionPolicy.NONE);
         }
         liveCount = residents.size();
@@ -217,31 +189,17 @@ public final class ChronicleBackend implements StorageBackend {
         }
         LOG.info("{} tier opened in {}: {} blocks in {} slots of {} bytes, {} policy{}", NAME, directory, liveCount,
                 states.length, slab.slotBytes(), policy.name(),
-                verify ? " (after an unclean shutdown: index repaired, checksums verified)" : "");
-        if (!dropped.isEmpty()) {
-            LOG.warn("{} tier in {}: dropped {} index entries that named no intact block", NAME, directory, dropped.size());
-        }
+                slab.uncleanShutdown() ? " (after an unclean shutdown: index repaired, checksums verified)" : "");
     }
 
     /**
      * The index entry's checksum: XXH3-64 of the block's first {@value BlockFormat#HEADER_BYTES} bytes,
      * its header, which holds the checksum of the payload. Hashing the header only keeps a put from
-     * hashing megabytes the block's writer has hashed already; with the payload's own check in
-     * {@link #intact} it still tells a whole block from a torn one or from another block.
+     * hashing megabytes the block's writer has hashed already; with the payload's own check
+     * ({@link BlockFormat#selfConsistent}) it still tells a whole block from a torn one or from another block.
      */
-    private static long headerChecksum(MemorySegment block) {
+    static long headerChecksum(MemorySegment block) {
         return BlockFormat.checksum(block.asSlice(0, Math.min(block.byteSize(), BlockFormat.HEADER_BYTES)));
-    }
-
-    /** Reads a slot back and says whether it holds the whole block its entry names. */
-    private boolean intact(int slot, IndexEntry entry, MemorySegment buffer) {
-        try {
-            slab.read(slot, buffer, entry.length());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        MemorySegment block = buffer.asSlice(0, entry.length());
-        return headerChecksum(block) == entry.checksum() && BlockFormat.selfConsistent(block);
     }
 
     @Override
@@ -474,7 +432,8 @@ public final class ChronicleBackend implements StorageBackend {
             executor.execute(() -> {
                 try {
                     future.complete(body.run());
-                } catch (IOException | RuntimeException e) {
+                } catch (IOException | RuntimeException | InternalError e) {
+                    // InternalError: a fault on the index's mapped file (truncated under the tier).
                     future.completeExceptionally(new StorageException(NAME, operation,
                             "directory=" + directory + ": " + e.getMessage(), e));
                 }

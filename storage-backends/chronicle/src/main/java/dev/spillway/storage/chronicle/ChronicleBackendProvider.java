@@ -2,9 +2,21 @@ package dev.spillway.storage.chronicle;
 
 import java.io.IOException;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
 import java.util.Set;
 
+import dev.spillway.config.ConfigException;
+import dev.spillway.config.ConfigKey;
 import dev.spillway.config.SpillwayConfig;
 import dev.spillway.layout.BlockFormat;
 import dev.spillway.layout.KvLayout;
@@ -17,8 +29,19 @@ import dev.spillway.storage.StorageException;
  * Opens the disk tier, {@link ChronicleBackend}, for {@code file://} URLs (a plain path reaches it
  * through {@code StorageBackends}). Slots are sized for a full chunk of the layout; the tier's size
  * and eviction policy come from {@code max_local_disk_size} and {@code cache_policy}.
+ *
+ * <p>Before opening, the settings are checked against the machine: the directory must exist or be
+ * creatable, and be a writable directory, and the bytes the tier would newly take (its size less
+ * the capacity of the slab file already there) must fit in the free space of its file system. A
+ * failed check is a {@link ConfigException} naming the variable, its value and the reason.
  */
 public final class ChronicleBackendProvider implements StorageBackendProvider {
+
+    /** The slab file's magic number, little-endian at offset 0. */
+    private static final int SLAB_MAGIC = 0x53575053;
+    /** Bytes of the slab header that hold the magic, the version, the slot bytes and the slot count. */
+    private static final int SLAB_HEADER_BYTES = 24;
+    private static final double BYTES_PER_GIB = 1L << 30;
 
     @Override
     public Set<String> schemes() {
@@ -30,16 +53,122 @@ public final class ChronicleBackendProvider implements StorageBackendProvider {
      *
      * <p>Prefix-aware eviction is not applied here even when configured: it needs each chunk's
      * parent, which a backend is never told.
+     *
+     * @throws ConfigException naming {@code local_disk} when the directory cannot be created, is not
+     *                         a directory or is not writable, or naming {@code max_local_disk_size}
+     *                         when its file system has too little free space for the tier
      */
     @Override
     public StorageBackend open(URI url, SpillwayConfig config, KvLayout layout, SpillwayMetrics metrics) {
+        Path directory;
         try {
-            Path directory = Path.of(url);
+            directory = Path.of(url);
+        } catch (IllegalArgumentException e) {
+            throw new StorageException(ChronicleBackend.NAME, "open", "url=" + url + ": " + e.getMessage(), e);
+        }
+        checkDirectory(directory, config);
+        checkFreeSpace(directory, config);
+        try {
             long slotBytes = BlockFormat.encodedBytes(layout, layout.chunkTokens());
             return ChronicleBackend.open(directory, slotBytes, config.maxLocalDiskBytes(), config.cachePolicy(),
                     metrics);
         } catch (IOException | IllegalArgumentException e) {
             throw new StorageException(ChronicleBackend.NAME, "open", "url=" + url + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Creates the directory if need be and checks that it is a writable directory. */
+    static void checkDirectory(Path directory, SpillwayConfig config) {
+        String problem = null;
+        try {
+            Files.createDirectories(directory);
+            if (!Files.isDirectory(directory)) {
+                problem = "it is not a directory";
+            } else if (!Files.isWritable(directory)) {
+                problem = "the directory is not writable";
+            }
+        } catch (IOException e) {
+            problem = "the directory cannot be created (" + reason(e) + ")";
+        }
+        if (problem != null) {
+            throw new ConfigException(config.variable(ConfigKey.LOCAL_DISK), config.written(ConfigKey.LOCAL_DISK),
+                    problem, "a directory that exists or can be created, and is writable");
+        }
+    }
+
+    /**
+     * Checks that the bytes the tier would newly need, its configured size less the capacity of
+     * the slab file already in {@code directory}, fit in the usable space of its file system.
+     */
+    static void checkFreeSpace(Path directory, SpillwayConfig config) {
+        long existing = existingCapacity(directory.resolve(ChronicleBackend.SLAB_FILE));
+        long needed = Math.max(0, config.maxLocalDiskBytes() - existing);
+        long usable;
+        try {
+            usable = Files.getFileStore(directory).getUsableSpace();
+        } catch (IOException e) {
+            throw new ConfigException(config.variable(ConfigKey.LOCAL_DISK), config.written(ConfigKey.LOCAL_DISK),
+                    "the free space of its file system cannot be read (" + reason(e) + ")",
+                    "a directory on a file system whose free space can be read");
+        }
+        if (needed > usable) {
+            long atMost = existing > Long.MAX_VALUE - usable ? Long.MAX_VALUE : usable + existing;
+            throw new ConfigException(config.variable(ConfigKey.MAX_LOCAL_DISK_SIZE),
+                    config.written(ConfigKey.MAX_LOCAL_DISK_SIZE),
+                    "the file system of " + directory + " has " + gib(usable) + " free"
+                            + (existing > 0 ? " beside the " + gib(existing) + " of its " + ChronicleBackend.SLAB_FILE : ""),
+                    "at most " + gib(atMost));
+        }
+    }
+
+    /**
+     * Returns the capacity (slot bytes times slot count) that the header of an existing slab file
+     * gives, read without writing; 0 when there is no file or its header cannot be read or is not
+     * a slab header.
+     */
+    static long existingCapacity(Path slab) {
+        if (!Files.isRegularFile(slab)) {
+            return 0;
+        }
+        try (FileChannel channel = FileChannel.open(slab, StandardOpenOption.READ)) {
+            ByteBuffer header = ByteBuffer.allocate(SLAB_HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            while (header.hasRemaining()) {
+                if (channel.read(header, header.position()) < 0) {
+                    return 0;
+                }
+            }
+            if (header.getInt(0) != SLAB_MAGIC) {
+                return 0;
+            }
+            long slotBytes = header.getLong(8);
+            long slotCount = header.getLong(16);
+            if (slotBytes <= 0 || slotCount <= 0) {
+                return 0;
+            }
+            return Math.multiplyExact(slotBytes, slotCount);
+        } catch (IOException | ArithmeticException e) {
+            return 0;
+        }
+    }
+
+    /** Formats bytes as GiB with one decimal, rounded down, so that a bound shown is never above the truth. */
+    private static String gib(long bytes) {
+        return String.format(Locale.ROOT, "%.1f GiB", Math.floor(bytes * 10 / BYTES_PER_GIB) / 10);
+    }
+
+    private static String reason(IOException e) {
+        if (e instanceof FileSystemException fs && fs.getReason() != null) {
+            return fs.getReason();
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof FileAlreadyExistsException) {
+            return "a file of that name exists";
+        }
+        return e.getMessage();
     }
 }

@@ -55,28 +55,45 @@ final class SlabFile implements AutoCloseable {
     private final long slotBytes;
     private final int slotCount;
     private final boolean uncleanShutdown;
+    private final boolean created;
 
-    private SlabFile(Path file, FileChannel channel, long slotBytes, int slotCount, boolean uncleanShutdown) {
+    private SlabFile(Path file, FileChannel channel, long slotBytes, int slotCount, boolean uncleanShutdown,
+                     boolean created) {
         this.file = file;
         this.channel = channel;
         this.slotBytes = slotBytes;
         this.slotCount = slotCount;
         this.uncleanShutdown = uncleanShutdown;
+        this.created = created;
+    }
+
+    /**
+     * An existing file that is a slab file of this version but was created for another slot size
+     * or count: whole, but not usable with this geometry.
+     */
+    static final class ForeignGeometry extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        ForeignGeometry(String message) {
+            super(message);
+        }
     }
 
     /**
      * Opens the slab file, creating it when absent or empty, and marks it open (durably) until
      * {@link #close}.
      *
-     * @throws IOException naming the file when it cannot be created or read, is not a slab file of
-     *                     this version, or was created with another slot size or count
+     * @throws ForeignGeometry when the file is a slab file created with another slot size or count
+     * @throws IOException      naming the file when it cannot be created or read, or is not a slab
+     *                          file of this version
      */
     static SlabFile open(Path file, long slotBytes, int slotCount) throws IOException {
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         try {
             boolean unclean;
-            if (channel.size() == 0) {
+            boolean creating = channel.size() == 0;
+            if (creating) {
                 ByteBuffer header = ByteBuffer.allocate(FIELDS_BYTES).order(ByteOrder.LITTLE_ENDIAN)
                         .putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(slotBytes).putLong(slotCount)
                         .putInt(STATE_CLOSED).flip();
@@ -91,7 +108,7 @@ final class SlabFile implements AutoCloseable {
                 // so space is taken as blocks arrive (a full disk fails those puts, not this open).
                 writeFully(channel, ByteBuffer.allocate(1), end - 1);
             }
-            SlabFile slab = new SlabFile(file, channel, slotBytes, slotCount, unclean);
+            SlabFile slab = new SlabFile(file, channel, slotBytes, slotCount, unclean, creating);
             slab.writeState(STATE_OPEN);
             return slab;
         } catch (IOException | RuntimeException e) {
@@ -103,6 +120,10 @@ final class SlabFile implements AutoCloseable {
     /** Reads and checks the header of an existing file; returns whether it was left open. */
     private static boolean checkHeader(FileChannel channel, Path file, long slotBytes, int slotCount) throws IOException {
         ByteBuffer header = ByteBuffer.allocate(FIELDS_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        if (channel.size() < HEADER_BYTES) {
+            throw new IOException("file=" + file + " is " + channel.size() + " bytes long, shorter than a slab file's "
+                    + HEADER_BYTES + "-byte header");
+        }
         readFully(channel, header, 0);
         header.flip();
         int magic = header.getInt();
@@ -115,9 +136,9 @@ final class SlabFile implements AutoCloseable {
             throw new IOException("file=" + file + " is not a Spillway slab file of version " + VERSION);
         }
         if (createdSlotBytes != slotBytes || createdSlotCount != slotCount) {
-            throw new IOException("file=" + file + " was created with slot bytes=" + createdSlotBytes + " and slots="
+            throw new ForeignGeometry("file=" + file + " was created with slot bytes=" + createdSlotBytes + " and slots="
                     + createdSlotCount + ", expected slot bytes=" + slotBytes + " and slots=" + slotCount
-                    + " (the layout and max_local_disk_size fix them; delete the tier's directory to change them)");
+                    + " (the layout and max_local_disk_size fix them)");
         }
         return state != STATE_CLOSED;
     }
@@ -136,6 +157,11 @@ final class SlabFile implements AutoCloseable {
     /** Returns whether the last process that opened the file did not close it (it crashed or was killed). */
     boolean uncleanShutdown() {
         return uncleanShutdown;
+    }
+
+    /** Returns whether {@link #open} created the file (it was absent or empty), so that it holds no block. */
+    boolean created() {
+        return created;
     }
 
     /** Returns the size of every slot. */

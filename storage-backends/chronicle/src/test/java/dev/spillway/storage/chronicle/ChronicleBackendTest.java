@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -164,13 +165,21 @@ class ChronicleBackendTest {
     }
 
     @Test
-    void shouldRefuseToReopenWithAnotherSlotSize() throws Exception {
-        open(dir, 4).close();
+    void shouldMoveASlabOfAnotherSlotSizeAsideAndStartEmpty() throws Exception {
+        try (ChronicleBackend backend = open(dir, 4)) {
+            await(backend.put(List.of(key(1)), List.of(block(arena, 1))));
+        }
 
-        assertThatThrownBy(() -> ChronicleBackend.open(dir, SLOT_BYTES * 2, 4 * SLOT_BYTES * 2, PolicyKind.LRU, metrics))
-                .isInstanceOf(IOException.class)
-                .hasMessageContaining("created with slot bytes=" + SLOT_BYTES)
-                .hasMessageContaining(dir.resolve(ChronicleBackend.SLAB_FILE).toString());
+        try (ChronicleBackend reopened = ChronicleBackend.open(dir, SLOT_BYTES * 2, 4 * SLOT_BYTES * 2, PolicyKind.LRU,
+                metrics)) {
+            assertThat(reopened.capacity().orElseThrow().blocks()).isZero();
+            assertThat(metrics.value("spillway_disk_recoveries_total{cause=\"slab_geometry\"}")).isEqualTo(1);
+        }
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(path -> path.getFileName().toString()))
+                    .anyMatch(name -> name.startsWith(ChronicleBackend.SLAB_FILE + ".damaged-"))
+                    .anyMatch(name -> name.startsWith(ChronicleBackend.INDEX_FILE + ".damaged-"));
+        }
     }
 
     @Test
