@@ -441,6 +441,11 @@ public final class SpillwayConfig {
                     "a directory on a file system whose size can be read, or max_local_disk_size set");
         }
         long mebibytes = Math.min(DEFAULT_DISK_MAX_GIB * 1024, totalBytes / 10 / (1L << 20));
+        if (mebibytes == 0) {
+            throw new ConfigException(disk.variable(), disk.written(),
+                    "its file system (at " + directory + ") holds " + totalBytes + " bytes in all, too few for a default"
+                            + " size (a tenth of it)", "a directory on a disk, or max_local_disk_size set");
+        }
         return mebibytes / 1024.0;
     }
 

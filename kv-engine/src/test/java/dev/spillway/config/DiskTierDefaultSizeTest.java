@@ -35,6 +35,15 @@ class DiskTierDefaultSizeTest {
     }
 
     @Test
+    void shouldNameLocalDiskWhenItsFileSystemIsTooSmallForADefault() {
+        // /proc reports a total size of 0 bytes.
+        assertThatThrownBy(() -> SpillwayConfig.load(env("SPILLWAY_LOCAL_DISK", "/proc/nope")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("SPILLWAY_LOCAL_DISK='/proc/nope': its file system")
+                .hasMessageContaining("max_local_disk_size set");
+    }
+
+    @Test
     void shouldSizeTheDefaultByTheNearestExistingAncestorOfADirectoryNotYetCreated() throws IOException {
         Path notYet = dir.resolve("a/b/c");
         SpillwayConfig config = SpillwayConfig.load(env("SPILLWAY_LOCAL_DISK", "file://" + notYet));

@@ -2,16 +2,12 @@ package dev.spillway.storage.chronicle;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 import java.util.Set;
 
@@ -37,10 +33,6 @@ import dev.spillway.storage.StorageException;
  */
 public final class ChronicleBackendProvider implements StorageBackendProvider {
 
-    /** The slab file's magic number, little-endian at offset 0. */
-    private static final int SLAB_MAGIC = 0x53575053;
-    /** Bytes of the slab header that hold the magic, the version, the slot bytes and the slot count. */
-    private static final int SLAB_HEADER_BYTES = 24;
     private static final double BYTES_PER_GIB = 1L << 30;
 
     @Override
@@ -101,7 +93,7 @@ public final class ChronicleBackendProvider implements StorageBackendProvider {
      * the slab file already in {@code directory}, fit in the usable space of its file system.
      */
     static void checkFreeSpace(Path directory, SpillwayConfig config) {
-        long existing = existingCapacity(directory.resolve(ChronicleBackend.SLAB_FILE));
+        long existing = SlabFile.existingCapacity(directory.resolve(ChronicleBackend.SLAB_FILE));
         long needed = Math.max(0, config.maxLocalDiskBytes() - existing);
         long usable;
         try {
@@ -118,36 +110,6 @@ public final class ChronicleBackendProvider implements StorageBackendProvider {
                     "the file system of " + directory + " has " + gib(usable) + " free"
                             + (existing > 0 ? " beside the " + gib(existing) + " of its " + ChronicleBackend.SLAB_FILE : ""),
                     "at most " + gib(atMost));
-        }
-    }
-
-    /**
-     * Returns the capacity (slot bytes times slot count) that the header of an existing slab file
-     * gives, read without writing; 0 when there is no file or its header cannot be read or is not
-     * a slab header.
-     */
-    static long existingCapacity(Path slab) {
-        if (!Files.isRegularFile(slab)) {
-            return 0;
-        }
-        try (FileChannel channel = FileChannel.open(slab, StandardOpenOption.READ)) {
-            ByteBuffer header = ByteBuffer.allocate(SLAB_HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            while (header.hasRemaining()) {
-                if (channel.read(header, header.position()) < 0) {
-                    return 0;
-                }
-            }
-            if (header.getInt(0) != SLAB_MAGIC) {
-                return 0;
-            }
-            long slotBytes = header.getLong(8);
-            long slotCount = header.getLong(16);
-            if (slotBytes <= 0 || slotCount <= 0) {
-                return 0;
-            }
-            return Math.multiplyExact(slotBytes, slotCount);
-        } catch (IOException | ArithmeticException e) {
-            return 0;
         }
     }
 

@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -114,6 +115,33 @@ final class SlabFile implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
+        }
+    }
+
+    /**
+     * Returns the bytes the slots of an existing slab file already take: its header's slot bytes
+     * times slot count, or less when the file ends before its last slot (its sizing failed); 0 when
+     * there is no file or its header is not a slab header. Reads, never writes, so that a start-up
+     * check can run before the tier is opened.
+     */
+    static long existingCapacity(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return 0;
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            if (channel.size() < FIELDS_BYTES) {
+                return 0;
+            }
+            ByteBuffer header = ByteBuffer.allocate(FIELDS_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(channel, header, 0);
+            long slotBytes = header.getLong(8);
+            long slotCount = header.getLong(16);
+            if (header.getInt(0) != MAGIC || slotBytes <= 0 || slotCount <= 0) {
+                return 0;
+            }
+            return Math.min(Math.multiplyExact(slotBytes, slotCount), Math.max(0, channel.size() - HEADER_BYTES));
+        } catch (IOException | ArithmeticException e) {
+            return 0;
         }
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -42,9 +43,13 @@ class ChronicleBackendProviderTest {
     }
 
     private static void writeSlabHeader(Path slab, int magic, long slotBytes, long slotCount) throws IOException {
-        ByteBuffer header = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer header = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
         header.putInt(0, magic).putShort(4, (short) 1).putLong(8, slotBytes).putLong(16, slotCount);
         Files.write(slab, header.array());
+        // Sized as SlabFile sizes it, sparsely.
+        try (RandomAccessFile file = new RandomAccessFile(slab.toFile(), "rw")) {
+            file.setLength(SlabFile.HEADER_BYTES + slotBytes * slotCount);
+        }
     }
 
     @Test
@@ -109,15 +114,21 @@ class ChronicleBackendProviderTest {
     @Test
     void shouldReadTheCapacityOfASlabHeaderAndZeroForAnUnreadableOne() throws IOException {
         Path slab = dir.resolve(ChronicleBackend.SLAB_FILE);
-        assertThat(ChronicleBackendProvider.existingCapacity(slab)).as("no file").isZero();
+        assertThat(SlabFile.existingCapacity(slab)).as("no file").isZero();
 
         writeSlabHeader(slab, 0x53575053, 4096, 10);
-        assertThat(ChronicleBackendProvider.existingCapacity(slab)).isEqualTo(40_960);
+        assertThat(SlabFile.existingCapacity(slab)).isEqualTo(40_960);
 
         writeSlabHeader(slab, 0x12345678, 4096, 10);
-        assertThat(ChronicleBackendProvider.existingCapacity(slab)).as("wrong magic").isZero();
+        assertThat(SlabFile.existingCapacity(slab)).as("wrong magic").isZero();
 
         Files.write(slab, new byte[] {0x53, 0x50});
-        assertThat(ChronicleBackendProvider.existingCapacity(slab)).as("short header").isZero();
+        assertThat(SlabFile.existingCapacity(slab)).as("short header").isZero();
+
+        writeSlabHeader(slab, 0x53575053, 4096, 10);
+        try (RandomAccessFile file = new RandomAccessFile(slab.toFile(), "rw")) {
+            file.setLength(SlabFile.HEADER_BYTES + 4096);
+        }
+        assertThat(SlabFile.existingCapacity(slab)).as("a file whose sizing failed holds what it has").isEqualTo(4096);
     }
 }
