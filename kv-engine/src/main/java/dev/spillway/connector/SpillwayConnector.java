@@ -36,7 +36,9 @@ import dev.spillway.transfer.LayerTransfer;
  * prefix there, and the positions after it become load errors; a failed transfer makes every
  * position of the step's loads an error. Saves run in {@link #waitForSave}, once every layer is
  * computed: each new chunk is gathered straight from the paged cache into its G2 slot, so the
- * engine may reuse the blocks as soon as the call returns.
+ * engine may reuse the blocks as soon as the call returns. A request whose load failed saves only
+ * the chunks before its first failed position: the step computed the rest over KV that never
+ * arrived, and the engine recomputes them.
  *
  * <p>Single-threaded per side, as vLLM drives it: the scheduler methods on the scheduler's thread,
  * the worker methods on the worker's; the two sides share only the metadata object.
@@ -59,6 +61,12 @@ public final class SpillwayConnector implements SchedulerConnector, WorkerConnec
     private LayerTransfer inFlight;
     private final List<BlockLease> leases = new ArrayList<>();
     private final Set<Integer> loadErrors = new HashSet<>();
+    /**
+     * Per request of this step, the first position a load failed to deliver. The engine computed
+     * the step's later positions with whatever those slots held, so nothing from there on may be
+     * saved: it would be stored as the KV of its prefix, and served to every later request.
+     */
+    private final Map<String, Integer> failedFrom = new HashMap<>();
     /** The loads of the step in flight. */
     private final List<Started> started = new ArrayList<>();
 
@@ -277,9 +285,11 @@ public final class SpillwayConnector implements SchedulerConnector, WorkerConnec
         endLoads();
         for (SaveSpec save : metadata.saves()) {
             int[] slots = save.slotMapping();
-            savedChunks.add(engine.store(save.tokens(), save.numTokens(),
+            int end = Math.min(save.numTokens(), failedFrom.getOrDefault(save.requestId(), Integer.MAX_VALUE));
+            savedChunks.add(engine.store(save.tokens(), end,
                     (chunk, start, tokens, dst) -> transfer.gather(slots, start, tokens, dst)));
         }
+        failedFrom.clear();
         metadata = ConnectorMetadata.EMPTY;
     }
 
@@ -315,6 +325,9 @@ public final class SpillwayConnector implements SchedulerConnector, WorkerConnec
     private void reportErrors(LoadSpec load, int from, int to) {
         for (int p = from; p < to; p++) {
             loadErrors.add(load.blockIds()[p / load.blockSize()]);
+        }
+        if (from < to) {
+            failedFrom.merge(load.requestId(), from, Math::min);
         }
         loadErrorTokens.add(Math.max(0, to - from));
     }

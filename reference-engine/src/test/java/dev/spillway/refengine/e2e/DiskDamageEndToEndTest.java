@@ -117,7 +117,9 @@ class DiskDamageEndToEndTest {
     @MethodSource("cases")
     void damageUnderARunningEngineIsNeverServed(TierFile file, Damage damage, long seed) throws Exception {
         Path disk = dir.resolve("g3");
-        try (SpillwayEngine engine = spillway(diskEnv(disk))) {
+        // Host memory of 4 chunks: the second pass reads most chunks back from the damaged disk tier.
+        String hostGib = Double.toString(4.5 * SLOT / (1 << 30));
+        try (SpillwayEngine engine = spillway(EndToEndTest.with(diskEnv(disk), "SPILLWAY_MAX_LOCAL_CPU_SIZE", hostGib))) {
             assertIdentical(coldResults, cached(engine, requests("first")));
             awaitWrittenBehind(engine);
             damage(disk.resolve(file.name), damage, seed);
