@@ -3,7 +3,6 @@ package dev.spillway;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.LongFunction;
@@ -182,7 +181,7 @@ public final class SpillwayEngine implements AutoCloseable {
         long physicalBytes = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                 .getTotalMemorySize();
         if (physicalBytes > 0 && config.maxLocalCpuBytes() > physicalBytes) {
-            String physical = String.format(Locale.ROOT, "%.1f GiB", Math.floor(physicalBytes * 10.0 / (1L << 30)) / 10);
+            String physical = SpillwayConfig.formatGiB(physicalBytes);
             throw new ConfigException(config.variable(ConfigKey.MAX_LOCAL_CPU_SIZE),
                     config.written(ConfigKey.MAX_LOCAL_CPU_SIZE),
                     "the machine has " + physical + " of physical memory", "at most " + physical);
@@ -240,6 +239,18 @@ public final class SpillwayEngine implements AutoCloseable {
      */
     public int acquirePrefix(int[] tokens, int numTokens, int maxChunks, List<BlockLease> leases) {
         return store.acquirePrefix(tokens, numTokens, maxChunks, leases);
+    }
+
+    /**
+     * Waits until every chunk queued for the lower tiers so far is written, skipped or dropped; the
+     * engine keeps serving meanwhile.
+     *
+     * @param timeoutMillis how long to wait at most
+     * @return whether every queue drained in time
+     * @throws InterruptedException when the waiting thread is interrupted
+     */
+    public boolean flush(long timeoutMillis) throws InterruptedException {
+        return store.flush(timeoutMillis);
     }
 
     /** Returns the configuration the engine runs with. */

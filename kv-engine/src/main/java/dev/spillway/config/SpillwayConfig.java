@@ -37,6 +37,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -294,6 +295,14 @@ public final class SpillwayConfig {
         return ValueKind.maskPassword(settings.get(key).written());
     }
 
+    /**
+     * Formats a byte count as GiB with one decimal, rounded down, the unit sizes are configured in,
+     * so that a bound an error message shows is never above the true one.
+     */
+    public static String formatGiB(long bytes) {
+        return String.format(Locale.ROOT, "%.1f GiB", Math.floor(bytes * 10.0 / (1L << 30)) / 10);
+    }
+
     /** Returns every entry as {@code key=value (source)}, passwords masked. */
     @Override
     public String toString() {
@@ -424,8 +433,7 @@ public final class SpillwayConfig {
      */
     private static double defaultDiskGiB(Setting disk) {
         String text = (String) disk.value();
-        Path directory = Path.of(text.startsWith("file://") ? text.substring("file://".length()) : text)
-                .toAbsolutePath();
+        Path directory = ValueKind.localPathOf(text).toAbsolutePath();
         while (directory != null && !Files.exists(directory)) {
             directory = directory.getParent();
         }

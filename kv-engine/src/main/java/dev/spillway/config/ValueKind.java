@@ -134,14 +134,15 @@ final class ValueKind {
     static ValueKind localPath() {
         return new ValueKind("a directory path or a file:///absolute/path URL", raw -> {
             String text = toText(raw);
-            String path = text;
-            if (URL_SCHEME.matcher(text).matches()) {
-                require(text.startsWith("file:///"));
-                path = text.substring("file://".length());
-            }
-            Path.of(path);
+            require(!URL_SCHEME.matcher(text).matches() || text.startsWith("file:///"));
+            localPathOf(text);
             return text;
         });
+    }
+
+    /** Returns the directory a {@link #localPath} value names: the path itself, or a {@code file:///} URL's path. */
+    static Path localPathOf(String text) {
+        return Path.of(text.startsWith("file://") ? text.substring("file://".length()) : text);
     }
 
     /**

@@ -177,14 +177,9 @@ public final class BlockFormat {
      * can tell a whole block from a torn one or from foreign bytes.
      */
     public static boolean selfConsistent(MemorySegment block) {
-        if (block.byteSize() < HEADER_BYTES || block.get(INT_LE, 0) != MAGIC
-                || block.get(SHORT_LE, OFF_VERSION) != VERSION || block.get(SHORT_LE, OFF_HEADER_LEN) != HEADER_BYTES
-                || block.get(LONG_LE, OFF_HEADER_SUM) != checksum(block.asSlice(0, OFF_HEADER_SUM))) {
-            return false;
-        }
-        long payloadLength = block.get(LONG_LE, OFF_PAYLOAD_LEN);
-        return payloadLength >= 0 && payloadLength <= block.byteSize() - HEADER_BYTES
-                && block.get(LONG_LE, OFF_PAYLOAD_SUM) == checksum(block.asSlice(HEADER_BYTES, payloadLength));
+        long stored = storedBytes(block);
+        return stored >= 0 && stored <= block.byteSize()
+                && block.get(LONG_LE, OFF_PAYLOAD_SUM) == checksum(block.asSlice(HEADER_BYTES, stored - HEADER_BYTES));
     }
 
     /**

@@ -5,6 +5,7 @@ import static dev.spillway.refengine.e2e.E2e.cached;
 import static dev.spillway.refengine.e2e.E2e.cold;
 import static dev.spillway.refengine.e2e.E2e.requests;
 import static dev.spillway.refengine.e2e.E2e.spillway;
+import static dev.spillway.refengine.e2e.EndToEndTest.diskEnv;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -121,7 +122,7 @@ class DiskDamageEndToEndTest {
         String hostGib = Double.toString(4.5 * SLOT / (1 << 30));
         try (SpillwayEngine engine = spillway(EndToEndTest.with(diskEnv(disk), "SPILLWAY_MAX_LOCAL_CPU_SIZE", hostGib))) {
             assertIdentical(coldResults, cached(engine, requests("first")));
-            awaitWrittenBehind(engine);
+            assertThat(engine.flush(30_000)).as("the first pass is written to G3 before the damage").isTrue();
             damage(disk.resolve(file.name), damage, seed);
             assertIdentical(coldResults, cached(engine, requests("second")));
             assertIdentical(coldResults, cached(engine, requests("third")));
@@ -146,10 +147,6 @@ class DiskDamageEndToEndTest {
         }
     }
 
-    private static String[] diskEnv(Path disk) {
-        return EndToEndTest.diskEnv(disk);
-    }
-
     private static long g3Tokens(SpillwayEngine engine) {
         return engine.metrics().value("spillway_retrieved_tokens_total{tier=\"G3\"}");
     }
@@ -165,16 +162,6 @@ class DiskDamageEndToEndTest {
     /** Returns the sum of every series of a counter family. */
     private static long sum(SpillwayMetrics metrics, String family) {
         return metrics.counters().stream().filter(c -> c.id().name().equals(family)).mapToLong(Counter::get).sum();
-    }
-
-    /** Waits (bounded) until the write-behind queue of G3 is empty, so that the damage meets written blocks. */
-    private static void awaitWrittenBehind(SpillwayEngine engine) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (engine.metrics().value("spillway_write_behind_queue_depth{tier=\"G3\"}") > 0
-                && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        Thread.sleep(50);
     }
 
     /** Damages {@code file} as {@code damage} says, at offsets drawn from {@code seed}. */

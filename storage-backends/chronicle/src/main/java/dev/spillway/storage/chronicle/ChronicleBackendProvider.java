@@ -8,7 +8,6 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Set;
 
 import dev.spillway.config.ConfigException;
@@ -32,8 +31,6 @@ import dev.spillway.storage.StorageException;
  * failed check is a {@link ConfigException} naming the variable, its value and the reason.
  */
 public final class ChronicleBackendProvider implements StorageBackendProvider {
-
-    private static final double BYTES_PER_GIB = 1L << 30;
 
     @Override
     public Set<String> schemes() {
@@ -107,15 +104,10 @@ public final class ChronicleBackendProvider implements StorageBackendProvider {
             long atMost = existing > Long.MAX_VALUE - usable ? Long.MAX_VALUE : usable + existing;
             throw new ConfigException(config.variable(ConfigKey.MAX_LOCAL_DISK_SIZE),
                     config.written(ConfigKey.MAX_LOCAL_DISK_SIZE),
-                    "the file system of " + directory + " has " + gib(usable) + " free"
-                            + (existing > 0 ? " beside the " + gib(existing) + " of its " + ChronicleBackend.SLAB_FILE : ""),
-                    "at most " + gib(atMost));
+                    "the file system of " + directory + " has " + SpillwayConfig.formatGiB(usable) + " free"
+                            + (existing > 0 ? " beside the " + SpillwayConfig.formatGiB(existing) + " of its " + ChronicleBackend.SLAB_FILE : ""),
+                    "at most " + SpillwayConfig.formatGiB(atMost));
         }
-    }
-
-    /** Formats bytes as GiB with one decimal, rounded down, so that a bound shown is never above the truth. */
-    private static String gib(long bytes) {
-        return String.format(Locale.ROOT, "%.1f GiB", Math.floor(bytes * 10 / BYTES_PER_GIB) / 10);
     }
 
     private static String reason(IOException e) {

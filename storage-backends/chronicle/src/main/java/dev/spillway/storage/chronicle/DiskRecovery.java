@@ -252,32 +252,40 @@ final class DiskRecovery {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(slotBytes, 4096);
             for (int slot = 0; slot < slots; slot++) {
-                BlockKey key = wholeBlockIn(slab, slot, buffer);
+                int stored = wholeBlockIn(slab, slot, buffer);
+                BlockKey key = stored < 0 ? null : keyOf(buffer);
                 if (key == null || index.get(key).isPresent()) {
                     continue;
                 }
-                MemorySegment header = buffer.asSlice(0, BlockFormat.HEADER_BYTES);
-                index.put(key, new IndexEntry(slab.offset(slot), (int) BlockFormat.storedBytes(header),
-                        ChronicleBackend.headerChecksum(header), now));
+                index.put(key, new IndexEntry(slab.offset(slot), stored, ChronicleBackend.headerChecksum(buffer), now));
                 residents.add(new Resident(key, slot, now));
             }
         }
         return residents;
     }
 
-    /** Returns the key of the whole block in {@code slot}, read into {@code buffer}, or {@code null}. */
-    private BlockKey wholeBlockIn(SlabFile slab, int slot, MemorySegment buffer) {
+    /** Reads the whole block in {@code slot} into {@code buffer} and returns its length, or -1 when there is none. */
+    private int wholeBlockIn(SlabFile slab, int slot, MemorySegment buffer) {
         try {
             slab.read(slot, buffer, BlockFormat.HEADER_BYTES);
             long stored = BlockFormat.storedBytes(buffer.asSlice(0, BlockFormat.HEADER_BYTES));
             if (stored < 0 || stored > slotBytes) {
-                return null;
+                return -1;
             }
             slab.read(slot, buffer, (int) stored);
-            return BlockFormat.selfConsistent(buffer.asSlice(0, stored)) ? BlockFormat.key(buffer) : null;
-        } catch (IOException | IllegalArgumentException e) {
-            // An unreadable slot, or a header whose key is not a valid key: no block to keep.
-            LOG.debug("{} tier in {}: slot {} skipped by the rebuild", ChronicleBackend.NAME, directory, slot, e);
+            return BlockFormat.selfConsistent(buffer.asSlice(0, stored)) ? (int) stored : -1;
+        } catch (IOException e) {
+            LOG.debug("{} tier in {}: slot {} cannot be read; skipped by the rebuild", ChronicleBackend.NAME, directory,
+                    slot, e);
+            return -1;
+        }
+    }
+
+    /** Returns the key in an intact block's header, or {@code null} when it is not a valid key (no block to keep). */
+    private static BlockKey keyOf(MemorySegment block) {
+        try {
+            return BlockFormat.key(block);
+        } catch (IllegalArgumentException e) {
             return null;
         }
     }

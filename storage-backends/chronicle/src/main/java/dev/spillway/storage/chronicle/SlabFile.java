@@ -132,14 +132,12 @@ final class SlabFile implements AutoCloseable {
             if (channel.size() < FIELDS_BYTES) {
                 return 0;
             }
-            ByteBuffer header = ByteBuffer.allocate(FIELDS_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(channel, header, 0);
-            long slotBytes = header.getLong(8);
-            long slotCount = header.getLong(16);
-            if (header.getInt(0) != MAGIC || slotBytes <= 0 || slotCount <= 0) {
+            Header header = Header.read(channel);
+            if (header.magic() != MAGIC || header.slotBytes() <= 0 || header.slotCount() <= 0) {
                 return 0;
             }
-            return Math.min(Math.multiplyExact(slotBytes, slotCount), Math.max(0, channel.size() - HEADER_BYTES));
+            return Math.min(Math.multiplyExact(header.slotBytes(), header.slotCount()),
+                    Math.max(0, channel.size() - HEADER_BYTES));
         } catch (IOException | ArithmeticException e) {
             return 0;
         }
@@ -147,28 +145,35 @@ final class SlabFile implements AutoCloseable {
 
     /** Reads and checks the header of an existing file; returns whether it was left open. */
     private static boolean checkHeader(FileChannel channel, Path file, long slotBytes, int slotCount) throws IOException {
-        ByteBuffer header = ByteBuffer.allocate(FIELDS_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         if (channel.size() < HEADER_BYTES) {
             throw new IOException("file=" + file + " is " + channel.size() + " bytes long, shorter than a slab file's "
                     + HEADER_BYTES + "-byte header");
         }
-        readFully(channel, header, 0);
-        header.flip();
-        int magic = header.getInt();
-        short version = header.getShort();
-        header.getShort();
-        long createdSlotBytes = header.getLong();
-        long createdSlotCount = header.getLong();
-        int state = header.getInt();
-        if (magic != MAGIC || version != VERSION) {
+        Header header = Header.read(channel);
+        if (header.magic() != MAGIC || header.version() != VERSION) {
             throw new IOException("file=" + file + " is not a Spillway slab file of version " + VERSION);
         }
-        if (createdSlotBytes != slotBytes || createdSlotCount != slotCount) {
-            throw new ForeignGeometry("file=" + file + " was created with slot bytes=" + createdSlotBytes + " and slots="
-                    + createdSlotCount + ", expected slot bytes=" + slotBytes + " and slots=" + slotCount
+        if (header.slotBytes() != slotBytes || header.slotCount() != slotCount) {
+            throw new ForeignGeometry("file=" + file + " was created with slot bytes=" + header.slotBytes() + " and slots="
+                    + header.slotCount() + ", expected slot bytes=" + slotBytes + " and slots=" + slotCount
                     + " (the layout and max_local_disk_size fix them)");
         }
-        return state != STATE_CLOSED;
+        return header.state() != STATE_CLOSED;
+    }
+
+    /** The header's fields, as read; the caller checks them. */
+    private record Header(int magic, short version, long slotBytes, long slotCount, int state) {
+
+        /** Reads the header of a file at least {@value #FIELDS_BYTES} bytes long. */
+        static Header read(FileChannel channel) throws IOException {
+            ByteBuffer header = ByteBuffer.allocate(FIELDS_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(channel, header, 0);
+            header.flip();
+            int magic = header.getInt();
+            short version = header.getShort();
+            header.getShort();
+            return new Header(magic, version, header.getLong(), header.getLong(), header.getInt());
+        }
     }
 
     private void writeState(int state) throws IOException {
